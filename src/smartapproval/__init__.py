@@ -1,0 +1,1 @@
+"""Smart Approval (智慧审批): a platform for a government service centre."""

@@ -1,0 +1,384 @@
+"""Cases (办件): one application for one item by one applicant."""
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from smartapproval.accounts.models import ApplicantKind, Department
+from smartapproval.catalogue.models import LimitUnit, MaterialRequirement, ServiceItem
+from smartapproval.parties.models import Enterprise, Person
+
+
+class CaseStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    NOT_ACCEPTED = "not_accepted", _("Not accepted")
+    CORRECTION_REQUESTED = "correction_requested", _("Correction requested")
+    ACCEPTED = "accepted", _("Accepted")
+    IN_REVIEW = "in_review", _("In review")
+    SUSPENDED = "suspended", _("Suspended")
+    DECIDED = "decided", _("Decided")
+    RESULT_ISSUED = "result_issued", _("Result issued")
+    CLOSED = "closed", _("Closed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    TERMINATED = "terminated", _("Terminated")
+
+
+FINAL_STATUSES = frozenset(
+    {
+        CaseStatus.NOT_ACCEPTED,
+        CaseStatus.CLOSED,
+        CaseStatus.WITHDRAWN,
+        CaseStatus.TERMINATED,
+    }
+)
+# Statuses in which the legal clock runs or is paused: the case is "open".
+CLOCK_STATUSES = frozenset(
+    {CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED}
+)
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("Online")
+    WINDOW = "window", _("Window")
+
+
+class Case(models.Model):
+    """One application for one service item, from submission to closing."""
+
+    number = models.CharField(_("case number"), max_length=40, unique=True)
+    item = models.ForeignKey(
+        ServiceItem,
+        verbose_name=_("service item"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    item_version = models.PositiveIntegerField(_("item version"))
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=30,
+        choices=CaseStatus.choices,
+        default=CaseStatus.SUBMITTED,
+        db_index=True,
+    )
+    decision = models.CharField(
+        _("decision"), max_length=20, choices=Decision.choices, blank=True
+    )
+    decision_reason = models.TextField(_("decision reason"), blank=True)
+
+    # Who applies. An online case belongs to the applicant's account; a case
+    # registered at a window may have no account.
+    applicant_kind = models.CharField(
+        _("applicant kind"), max_length=20, choices=ApplicantKind.choices
+    )
+    applicant_account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("applicant account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    applicant_name = models.CharField(_("applicant"), max_length=200)
+    # Resident ID number of a person, or USCC of an enterprise.
+    applicant_code = models.CharField(
+        _("applicant's code"), max_length=18, db_index=True
+    )
+    contact_name = models.CharField(_("contact"), max_length=60)
+    contact_phone = models.CharField(_("contact phone"), max_length=20)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registered by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    form_data = models.JSONField(_("form data"), default=dict, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80, blank=True)
+    content_hash = models.CharField(_("content fingerprint"), max_length=64, blank=True)
+
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_on = models.DateField(
+        _("accepted on (Beijing date)"), null=True, blank=True
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    # Limits as they stood at acceptance, and the dates computed from them.
+    legal_limit_value = models.PositiveIntegerField(
+        _("legal limit"), null=True, blank=True
+    )
+    legal_limit_unit = models.CharField(
+        _("legal limit unit"), max_length=20, choices=LimitUnit.choices, blank=True
+    )
+    promised_limit_value = models.PositiveIntegerField(
+        _("promised limit"), null=True, blank=True
+    )
+    promised_limit_unit = models.CharField(
+        _("promised limit unit"), max_length=20, choices=LimitUnit.choices, blank=True
+    )
+    legal_due = models.DateField(_("legal deadline"), null=True, blank=True)
+    promised_due = models.DateField(_("promised deadline"), null=True, blank=True)
+    due_provisional = models.BooleanField(
+        _("deadline provisional"), default=False, db_index=True
+    )
+    paused_working_days = models.PositiveIntegerField(
+        _("paused working days"), default=0
+    )
+    extension_days = models.PositiveIntegerField(
+        _("extension (working days)"), default=0
+    )
+    extension_reason = models.TextField(_("extension reason"), blank=True)
+    refusal_reason = models.TextField(_("reason for not accepting"), blank=True)
+    correction_items = models.JSONField(
+        _("materials to correct"), default=list, blank=True
+    )
+    correction_note = models.TextField(_("correction note"), blank=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant_account", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="case_idempotency_key_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["department", "status"]),
+            models.Index(fields=["submitted_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+def material_upload_to(instance: "CaseMaterial", filename: str) -> str:
+    # A generated name: the applicant's file name may be longer than the file
+    # system allows in bytes (case 20) and may clash with another upload.
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"materials/{uuid.uuid4().hex}{suffix}"
+
+
+class CaseMaterial(models.Model):
+    """A file the applicant submitted for a case, kept under a generated name."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="materials")
+    requirement = models.ForeignKey(
+        MaterialRequirement,
+        verbose_name=_("requirement"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    file = models.FileField(_("file"), upload_to=material_upload_to, max_length=200)
+    original_name = models.CharField(_("original file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("case material")
+        verbose_name_plural = _("case materials")
+        ordering = ["case", "requirement__order", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class PauseKind(models.TextChoices):
+    CORRECTION = "correction", _("Awaiting materials")
+    HEARING = "hearing", _("Hearing")
+    TESTING = "testing", _("Testing")
+    EXPERT_REVIEW = "expert_review", _("Expert review")
+    INSPECTION = "inspection", _("Inspection")
+    OTHER = "other", _("Other statutory procedure")
+
+
+class CasePause(models.Model):
+    """A stretch of time the legal clock stood still.
+
+    The pause covers its first day through its last day, both counted as
+    paused; the clock resumes the day after the last.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="pauses")
+    kind = models.CharField(_("kind"), max_length=20, choices=PauseKind.choices)
+    reason = models.TextField(_("reason"))
+    started_on = models.DateField(_("first paused day"))
+    ended_on = models.DateField(_("last paused day"), null=True, blank=True)
+    working_days = models.PositiveIntegerField(
+        _("paused working days"), null=True, blank=True
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("pause")
+        verbose_name_plural = _("pauses")
+        ordering = ["case", "started_on"]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.started_on}–{self.ended_on or '…'}"
+
+
+class CaseEvent(models.Model):
+    """A step on the case's timeline, as the applicant and staff see it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    action = models.CharField(_("action"), max_length=40)
+    status_from = models.CharField(_("from"), max_length=30, blank=True)
+    status_to = models.CharField(_("to"), max_length=30, blank=True)
+    actor_label = models.CharField(_("by"), max_length=100, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["case", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.action}"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("No longer needed")
+
+
+class Task(models.Model):
+    """A piece of work on a case waiting in a department's inbox."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    node_key = models.CharField(_("node"), max_length=60)
+    name = models.CharField(_("name"), max_length=100)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=TaskStatus.choices,
+        default=TaskStatus.OPEN,
+        db_index=True,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    due_on = models.DateField(_("due"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    outcome = models.CharField(_("outcome"), max_length=30, blank=True)
+    opinion = models.TextField(_("opinion"), blank=True)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["due_on", "created_at"]
+        indexes = [models.Index(fields=["department", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.name}"
+
+
+class CaseNumberSequence(models.Model):
+    """The last case number handed out for a region on a Beijing date."""
+
+    region_code = models.CharField(max_length=12)
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region_code", "day"], name="case_seq_unique"
+            )
+        ]
+
+
+class VoidCaseNumber(models.Model):
+    """A case number taken by an attempt that failed: never reused, explained."""
+
+    number = models.CharField(_("case number"), max_length=40, unique=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("void case number")
+        verbose_name_plural = _("void case numbers")
+
+    def __str__(self) -> str:
+        return self.number
