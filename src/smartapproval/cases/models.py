@@ -368,6 +368,9 @@ class CaseNumberSequence(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.region_code} {self.day} {self.last}"
+
 
 class VoidCaseNumber(models.Model):
     """A case number taken by an attempt that failed: never reused, explained."""
