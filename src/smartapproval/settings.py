@@ -5,6 +5,7 @@ generated secret kept on disk. Production sets ``DATABASE_URL``,
 ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -108,7 +109,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
         ),
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file per test process: concurrency tests need a real file, and two
+    # test runs on one machine must not share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env("TEST_DATABASE_NAME", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

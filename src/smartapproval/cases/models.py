@@ -8,7 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from smartapproval.accounts.models import ApplicantKind, Department
-from smartapproval.catalogue.models import LimitUnit, MaterialRequirement, ServiceItem
+from smartapproval.catalogue.models import MaterialRequirement, ServiceItem
+from smartapproval.core.models import LimitUnit
 from smartapproval.parties.models import Enterprise, Person
 
 

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from smartapproval.accounts.models import Department
+from smartapproval.core.models import LimitUnit
 
 
 class ItemType(models.TextChoices):
@@ -20,12 +21,6 @@ class ItemType(models.TextChoices):
     ADJUDICATION = "9", "行政裁决"
     OTHER_POWER = "10", "其他行政权力"
     PUBLIC_SERVICE = "20", "公共服务"
-
-
-class LimitUnit(models.TextChoices):
-    WORKING_DAYS = "working_days", _("working days")
-    NATURAL_DAYS = "natural_days", _("natural days")
-    MONTHS = "months", _("months")
 
 
 class ItemStatus(models.TextChoices):

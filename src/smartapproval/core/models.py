@@ -4,6 +4,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class LimitUnit(models.TextChoices):
+    """Units of a time limit; deadlines.compute_due counts in each."""
+
+    WORKING_DAYS = "working_days", _("working days")
+    NATURAL_DAYS = "natural_days", _("natural days")
+    MONTHS = "months", _("months")
+
+
 class DayKind(models.TextChoices):
     WORKDAY = "workday", _("Working day")
     WEEKEND = "weekend", _("Weekend")
