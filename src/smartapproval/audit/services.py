@@ -3,6 +3,7 @@
 from typing import Any
 
 import structlog
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 
 from smartapproval.audit.models import AuditEntry
@@ -49,3 +50,31 @@ def audit_record(
 
     log.debug("audit_recorded", action=action, target_type=entry.target_type)
     return entry
+
+
+@transaction.atomic
+def audit_reveal(*, actor: Any, target: models.Model, field: str) -> str:
+    """Return the full value of ``target.<field>`` and record who saw it.
+
+    The audit row names the field, never the value. Whether ``actor`` may
+    see the value is the caller's decision; this only keeps the record.
+    """
+    try:
+        target._meta.get_field(field)
+    except FieldDoesNotExist as exc:
+        raise ValueError(f"{target._meta.label} has no field {field!r}") from exc
+
+    fresh = type(target)._default_manager.get(pk=target.pk)
+    value = getattr(fresh, field)
+
+    audit_record(
+        actor=actor, action="pii_revealed", target=fresh, after={"field": field}
+    )
+
+    log.info(
+        "pii_revealed",
+        target_type=fresh._meta.label_lower,
+        target_id=fresh.pk,
+        field=field,
+    )
+    return "" if value is None else str(value)

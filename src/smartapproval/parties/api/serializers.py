@@ -1,0 +1,91 @@
+"""Library entries as the API shows them: numbers masked unless needed."""
+
+from rest_framework import serializers
+
+from smartapproval.core.masking import mask_id_number, mask_phone
+from smartapproval.parties import selectors
+from smartapproval.parties.models import Enterprise, Person
+
+
+class MaskedPartySerializer(serializers.ModelSerializer):
+    """Mask the fields in ``masked_fields`` for viewers who need a reveal."""
+
+    masked_fields: dict = {}
+
+    pii_masked = serializers.SerializerMethodField()
+
+    def get_pii_masked(self, instance) -> bool:
+        return self._masks()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if self._masks():
+            for name, mask in self.masked_fields.items():
+                data[name] = mask(data[name])
+        return data
+
+    def _masks(self) -> bool:
+        request = self.context.get("request")
+        return request is None or not selectors.full_pii_visible_to(request.user)
+
+
+class PersonSerializer(MaskedPartySerializer):
+    masked_fields = {"id_number": mask_id_number, "phone": mask_phone}
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "name",
+            "id_number",
+            "phone",
+            "address",
+            "has_violation",
+            "created_at",
+            "updated_at",
+            "pii_masked",
+        ]
+        read_only_fields = fields
+
+
+class EnterpriseSerializer(MaskedPartySerializer):
+    masked_fields = {
+        "legal_representative_id_number": mask_id_number,
+        "phone": mask_phone,
+    }
+
+    class Meta:
+        model = Enterprise
+        fields = [
+            "id",
+            "name",
+            "uscc",
+            "legal_representative",
+            "legal_representative_id_number",
+            "address",
+            "phone",
+            "has_violation",
+            "created_at",
+            "updated_at",
+            "pii_masked",
+        ]
+        read_only_fields = fields
+
+
+class RevealSerializer(serializers.Serializer):
+    field = serializers.CharField()
+
+
+class RevealedSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    value = serializers.CharField()
+
+
+class PrefillSerializer(serializers.Serializer):
+    applicant_kind = serializers.CharField()
+    applicant_name = serializers.CharField()
+    applicant_code = serializers.CharField()
+    contact_name = serializers.CharField()
+    contact_phone = serializers.CharField()
+    legal_representative = serializers.CharField()
+    address = serializers.CharField()

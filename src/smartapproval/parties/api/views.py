@@ -1,0 +1,106 @@
+"""The applicant libraries over REST: list, detail, reveal and prefill."""
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from smartapproval.audit.services import audit_reveal
+from smartapproval.core.api import ServiceError
+from smartapproval.parties import selectors
+from smartapproval.parties.api import serializers
+
+_SEARCH = OpenApiParameter(
+    "q", str, description="Exact ID number, credit code or phone; part of a name."
+)
+
+
+class _LibraryMixin:
+    """Scope every request to what the user may see; anything else is a 404."""
+
+    select = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.select(user=self.request.user, query="").none()
+        user = self.request.user
+        if not selectors.library_visible_to(user):
+            raise Http404
+        query = self.request.query_params.get("q", "")
+        return self.select(user=user, query=query)
+
+
+@extend_schema(parameters=[_SEARCH])
+class PersonListView(_LibraryMixin, generics.ListAPIView):
+    """Persons in the library (人口库) the user may see, numbers masked."""
+
+    serializer_class = serializers.PersonSerializer
+    select = staticmethod(selectors.person_list_for_user)
+
+
+class PersonDetailView(_LibraryMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.PersonSerializer
+    select = staticmethod(selectors.person_list_for_user)
+
+
+@extend_schema(parameters=[_SEARCH])
+class EnterpriseListView(_LibraryMixin, generics.ListAPIView):
+    """Enterprises in the library (法人库) the user may see, numbers masked."""
+
+    serializer_class = serializers.EnterpriseSerializer
+    select = staticmethod(selectors.enterprise_list_for_user)
+
+
+class EnterpriseDetailView(_LibraryMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.EnterpriseSerializer
+    select = staticmethod(selectors.enterprise_list_for_user)
+
+
+class _RevealView(_LibraryMixin, generics.GenericAPIView):
+    """Show one masked number in full to staff and audit that they saw it."""
+
+    revealable: tuple[str, ...] = ()
+
+    @extend_schema(
+        request=serializers.RevealSerializer, responses=serializers.RevealedSerializer
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        party = self.get_object()
+        if not selectors.library_searchable_by(request.user):
+            raise PermissionDenied
+        form = serializers.RevealSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        field = form.validated_data["field"]
+        if field not in self.revealable:
+            raise ServiceError(
+                _("Only these numbers can be revealed: %(fields)s.")
+                % {"fields": ", ".join(self.revealable)},
+                field="field",
+                code="invalid_field",
+            )
+
+        value = audit_reveal(actor=request.user, target=party, field=field)
+
+        return Response({"field": field, "value": value})
+
+
+class PersonRevealView(_RevealView):
+    select = staticmethod(selectors.person_list_for_user)
+    revealable = ("id_number", "phone")
+
+
+class EnterpriseRevealView(_RevealView):
+    select = staticmethod(selectors.enterprise_list_for_user)
+    revealable = ("legal_representative_id_number", "phone")
+
+
+class PrefillView(APIView):
+    """The signed-in applicant's details for their next application form."""
+
+    @extend_schema(responses=serializers.PrefillSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(selectors.applicant_prefill(user=request.user))

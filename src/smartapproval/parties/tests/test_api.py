@@ -1,0 +1,181 @@
+import pytest
+from rest_framework.test import APIClient
+
+from smartapproval.accounts.models import ApplicantKind, Role
+from smartapproval.audit.models import AuditEntry
+from smartapproval.core.masking import mask_id_number, mask_phone
+from smartapproval.parties.tests.factories import (
+    EnterpriseFactory,
+    PersonFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PERSONS = "/api/v1/applicants/persons/"
+ENTERPRISES = "/api/v1/applicants/enterprises/"
+
+
+def _client(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def person():
+    return PersonFactory(phone="13712345678")
+
+
+@pytest.fixture
+def enterprise():
+    return EnterpriseFactory(phone="08262345678")
+
+
+class TestMasking:
+    def test_clerk_sees_full_numbers(self, person, enterprise):
+        client = _client(UserFactory(role=Role.CLERK))
+
+        body = client.get(f"{PERSONS}{person.pk}/").json()
+        company = client.get(f"{ENTERPRISES}{enterprise.pk}/").json()
+
+        assert body["id_number"] == person.id_number
+        assert body["phone"] == "13712345678"
+        assert body["pii_masked"] is False
+        assert company["legal_representative_id_number"] == (
+            enterprise.legal_representative_id_number
+        )
+
+    @pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
+    def test_managers_and_admins_see_masked_numbers(self, role, person, enterprise):
+        client = _client(UserFactory(role=role))
+
+        body = client.get(f"{PERSONS}{person.pk}/").json()
+        company = client.get(f"{ENTERPRISES}{enterprise.pk}/").json()
+
+        assert body["id_number"] == mask_id_number(person.id_number)
+        assert body["id_number"] != person.id_number
+        assert body["phone"] == "137****5678"
+        assert body["pii_masked"] is True
+        assert company["uscc"] == enterprise.uscc
+        assert company["legal_representative_id_number"] == mask_id_number(
+            enterprise.legal_representative_id_number
+        )
+        assert company["phone"] == mask_phone("08262345678")
+
+    def test_applicant_sees_own_entry_masked(self):
+        user = UserFactory()
+        own = PersonFactory(account=user)
+
+        body = _client(user).get(PERSONS).json()
+
+        assert [row["id"] for row in body["results"]] == [own.pk]
+        assert body["results"][0]["id_number"] == mask_id_number(own.id_number)
+
+    def test_list_masks_every_row_for_a_manager(self):
+        PersonFactory.create_batch(3)
+
+        body = _client(UserFactory(role=Role.MANAGER)).get(PERSONS).json()
+
+        assert body["count"] == 3
+        assert all("*" in row["id_number"] for row in body["results"])
+
+    def test_list_search_by_exact_id_number(self, person):
+        PersonFactory()
+        client = _client(UserFactory(role=Role.CLERK))
+
+        body = client.get(PERSONS, {"q": person.id_number}).json()
+
+        assert [row["id"] for row in body["results"]] == [person.pk]
+
+
+class TestScope:
+    def test_applicant_gets_404_for_someone_elses_entry(self, person):
+        response = _client(UserFactory()).get(f"{PERSONS}{person.pk}/")
+
+        assert response.status_code == 404
+        assert response.json()["message"] == "未找到该资源。"
+
+    @pytest.mark.parametrize("role", [Role.REVIEWER, Role.REGULATOR])
+    def test_roles_outside_the_library_get_404(self, role, person, enterprise):
+        client = _client(UserFactory(role=role))
+
+        assert client.get(PERSONS).status_code == 404
+        assert client.get(f"{PERSONS}{person.pk}/").status_code == 404
+        assert client.get(f"{ENTERPRISES}{enterprise.pk}/").status_code == 404
+
+    def test_anonymous_user_is_refused(self, person):
+        response = APIClient().get(f"{PERSONS}{person.pk}/")
+
+        assert response.status_code in {401, 403}
+
+
+class TestReveal:
+    def test_manager_reveals_id_number_and_the_reveal_is_audited(self, person):
+        manager = UserFactory(role=Role.MANAGER)
+
+        response = _client(manager).post(
+            f"{PERSONS}{person.pk}/reveal", {"field": "id_number"}, format="json"
+        )
+
+        assert response.status_code == 200
+        assert response.json() == {"field": "id_number", "value": person.id_number}
+        entry = AuditEntry.objects.get(action="pii_revealed")
+        assert entry.actor == manager
+        assert entry.target_type == "parties.person"
+        assert entry.target_id == str(person.pk)
+        assert entry.after == {"field": "id_number"}
+        assert person.id_number not in repr(
+            [entry.before, entry.after, entry.note, entry.target_label]
+        )
+
+    def test_admin_reveals_representative_id_of_an_enterprise(self, enterprise):
+        response = _client(UserFactory(role=Role.ADMIN)).post(
+            f"{ENTERPRISES}{enterprise.pk}/reveal",
+            {"field": "legal_representative_id_number"},
+            format="json",
+        )
+
+        assert response.json()["value"] == enterprise.legal_representative_id_number
+        assert AuditEntry.objects.filter(action="pii_revealed").count() == 1
+
+    def test_field_that_cannot_be_revealed_is_a_400_naming_field(self, person):
+        response = _client(UserFactory(role=Role.MANAGER)).post(
+            f"{PERSONS}{person.pk}/reveal", {"field": "address"}, format="json"
+        )
+
+        assert response.status_code == 400
+        assert response.json()["field"] == "field"
+        assert response.json()["message"].startswith("只能查看以下号码的完整内容")
+        assert not AuditEntry.objects.exists()
+
+    def test_applicant_cannot_reveal_even_their_own_entry(self):
+        user = UserFactory()
+        own = PersonFactory(account=user)
+
+        response = _client(user).post(
+            f"{PERSONS}{own.pk}/reveal", {"field": "id_number"}, format="json"
+        )
+
+        assert response.status_code == 403
+        assert not AuditEntry.objects.exists()
+
+    def test_reviewer_gets_404_on_reveal(self, person):
+        response = _client(UserFactory(role=Role.REVIEWER)).post(
+            f"{PERSONS}{person.pk}/reveal", {"field": "id_number"}, format="json"
+        )
+
+        assert response.status_code == 404
+        assert not AuditEntry.objects.exists()
+
+
+class TestPrefill:
+    def test_applicant_gets_prefill_from_their_latest_entry(self):
+        user = UserFactory(applicant_kind=ApplicantKind.ENTERPRISE, name="经办人甲")
+        enterprise = EnterpriseFactory(account=user)
+
+        response = _client(user).get("/api/v1/applicants/prefill")
+
+        assert response.status_code == 200
+        assert response.json()["applicant_code"] == enterprise.uscc
+        assert response.json()["applicant_kind"] == "enterprise"
