@@ -136,6 +136,7 @@ AXES_FAILURE_LIMIT = env("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = env("AXES_ENABLED", True)
+AXES_LOCKOUT_CALLABLE = "smartapproval.accounts.views.locked_out"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -172,6 +173,14 @@ SMARTAPPROVAL_REGION_CODE = env("SMARTAPPROVAL_REGION_CODE", "511602")
 # Working days left at which a case or task turns yellow.
 SMARTAPPROVAL_WARNING_DAYS = env("SMARTAPPROVAL_WARNING_DAYS", 2)
 SMARTAPPROVAL_CATALOGUE_DIR = env("SMARTAPPROVAL_CATALOGUE_DIR", "")
+# Called as ``hook(years=[...])`` after a calendar change commits, so open
+# deadlines in those years are computed again (core may not import cases).
+SMARTAPPROVAL_CALENDAR_CHANGED_HOOKS = [
+    "smartapproval.cases.deadlines.calendar_changed",
+]
+# The audit writer core's calendar services call inside their transaction;
+# a dotted path because core sits left of the audit app.
+SMARTAPPROVAL_AUDIT_RECORDER = "smartapproval.audit.services.audit_record"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -68,3 +68,23 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date.isoformat()} {self.get_kind_display()}"
+
+
+class CalendarRevision(models.Model):
+    """The calendar's change token: a new value on every committed change.
+
+    There is one row. Every process keeps the calendar it has read in memory
+    under this token and reads it again when the token differs, so an import
+    or an edit takes effect everywhere without a restart. Writers lock this
+    row first, which also makes calendar writes run one at a time.
+    """
+
+    token = models.CharField(_("token"), max_length=32)
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar revision")
+        verbose_name_plural = _("calendar revisions")
+
+    def __str__(self) -> str:
+        return self.token
