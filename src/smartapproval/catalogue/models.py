@@ -1,10 +1,21 @@
 """Service items (事项) with the national implementation-list elements."""
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from smartapproval.accounts.models import Department
 from smartapproval.core.models import LimitUnit
+
+
+def limit_text(value: int, unit: str) -> str:
+    """Write a time limit with its unit, as in "20 个工作日"."""
+    formats = {
+        LimitUnit.WORKING_DAYS: gettext("%(value)s working days"),
+        LimitUnit.NATURAL_DAYS: gettext("%(value)s natural days"),
+        LimitUnit.MONTHS: gettext("%(value)s months"),
+    }
+    return formats[LimitUnit(unit)] % {"value": value}
 
 
 class ItemType(models.TextChoices):
@@ -47,6 +58,15 @@ class ServiceItem(models.Model):
         _("implementation code"), max_length=80, unique=True
     )
     basic_code = models.CharField(_("basic code"), max_length=40, blank=True)
+    implementing_body_code = models.CharField(
+        _("implementing body code"),
+        max_length=40,
+        blank=True,
+        help_text=_(
+            "Code of the body that implements the item, as the implementation "
+            "code carries it; may differ from the department's own code."
+        ),
+    )
     name = models.CharField(_("name"), max_length=200, db_index=True)
     group_name = models.CharField(_("parent item"), max_length=200, blank=True)
     item_type = models.CharField(_("item type"), max_length=2, choices=ItemType.choices)
@@ -155,6 +175,26 @@ class ServiceItem(models.Model):
         """即办件: decided on the spot."""
         return self.promised_limit_value == 0
 
+    @property
+    def legal_limit_text(self) -> str:
+        """The legal limit as a guide shows it, marking an unconfirmed default."""
+        if self.legal_limit_value is None:
+            return gettext("Not set")
+        text = limit_text(self.legal_limit_value, self.legal_limit_unit)
+        if not self.legal_limit_confirmed:
+            return gettext("Statutory default %(limit)s (to be confirmed)") % {
+                "limit": text
+            }
+        return text
+
+    @property
+    def promised_limit_text(self) -> str:
+        if self.promised_limit_value is None:
+            return gettext("Not set")
+        if self.promised_limit_value == 0:
+            return gettext("Decided on the spot")
+        return limit_text(self.promised_limit_value, self.promised_limit_unit)
+
 
 class MaterialRequirement(models.Model):
     """A material the applicant must or may submit for an item."""
@@ -196,10 +236,17 @@ class MaterialRequirement(models.Model):
 
 
 class ServiceItemVersion(models.Model):
-    """A frozen copy of an item as it stood at one version."""
+    """A frozen copy of an item as it stood at one version.
+
+    The copy of version N is written when version N is superseded; the
+    current version is the item itself.
+    """
 
     item = models.ForeignKey(
-        ServiceItem, on_delete=models.CASCADE, related_name="versions"
+        ServiceItem,
+        verbose_name=_("service item"),
+        on_delete=models.CASCADE,
+        related_name="versions",
     )
     version = models.PositiveIntegerField(_("version"))
     snapshot = models.JSONField(_("snapshot"))

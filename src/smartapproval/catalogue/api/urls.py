@@ -1,3 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from smartapproval.catalogue.api import views
+
+app_name = "catalogue-api"
+urlpatterns = [
+    path(
+        "catalogue/departments/",
+        views.DepartmentListView.as_view(),
+        name="department-list",
+    ),
+    path("catalogue/items/", views.ItemListView.as_view(), name="item-list"),
+    path(
+        "catalogue/items/<str:ref>/", views.ItemDetailView.as_view(), name="item-detail"
+    ),
+]

@@ -1,0 +1,383 @@
+"""Admin for the catalogue: every save and action goes through the services."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from smartapproval.catalogue import rules
+from smartapproval.catalogue.models import (
+    ItemStatus,
+    MaterialRequirement,
+    ServiceItem,
+    ServiceItemVersion,
+)
+from smartapproval.catalogue.services import (
+    EDITABLE_FIELDS,
+    item_confirm_legal_limit,
+    item_create,
+    item_publish,
+    item_update,
+    item_withdraw,
+)
+from smartapproval.core.api import ServiceError
+
+_MATERIAL_FIELDS = (
+    "order",
+    "name",
+    "required",
+    "deferrable",
+    "originals",
+    "copies",
+    "paper",
+    "sign",
+    "source",
+    "note",
+    "basis",
+)
+# Set on the request when a service refused the save, so the response goes
+# back to the form instead of announcing success.
+_REFUSED = "_catalogue_save_refused"
+
+
+class ServiceItemAdminForm(forms.ModelForm):
+    """Check the limit rules before anything is saved, in the user's language."""
+
+    class Meta:
+        model = ServiceItem
+        fields = sorted(EDITABLE_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        probe = ServiceItem(pk=self.instance.pk, status=self.instance.status)
+        for name, value in cleaned.items():
+            if name in EDITABLE_FIELDS:
+                setattr(probe, name, value)
+
+        problems = rules.limit_problems(probe)
+        if self.instance.status == ItemStatus.PUBLISHED and probe.department_id:
+            # Materials are checked on save: the inline may add some.
+            problems += [
+                problem
+                for problem in rules.publication_problems(probe, material_count=1)
+                if problem not in problems
+            ]
+        for field, message in problems:
+            self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+class MaterialRequirementInline(admin.TabularInline):
+    model = MaterialRequirement
+    fields = _MATERIAL_FIELDS
+    extra = 0
+    ordering = ["order"]
+
+
+class ServiceItemVersionInline(admin.TabularInline):
+    model = ServiceItemVersion
+    fields = ("version", "created_at")
+    readonly_fields = ("version", "created_at")
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for withdrawal"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=500,
+    )
+
+
+@admin.register(ServiceItem)
+class ServiceItemAdmin(admin.ModelAdmin):
+    form = ServiceItemAdminForm
+    inlines = [MaterialRequirementInline, ServiceItemVersionInline]
+    list_display = (
+        "name",
+        "implementation_code",
+        "department",
+        "item_type",
+        "status",
+        "legal_limit_display",
+        "promised_limit_display",
+        "version",
+    )
+    list_filter = ("department", "item_type", "status", "legal_limit_confirmed")
+    search_fields = ("name", "=implementation_code", "=basic_code")
+    list_select_related = ("department",)
+    list_per_page = 50
+    readonly_fields = (
+        "legal_limit_display",
+        "status",
+        "version",
+        "published_at",
+        "source",
+        "created_at",
+        "updated_at",
+    )
+    actions = ["confirm_legal_limit", "publish", "withdraw"]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "implementation_code",
+                    "basic_code",
+                    "implementing_body_code",
+                    "item_type",
+                    "group_name",
+                    "department",
+                    "region_code",
+                    "applicant_scope",
+                )
+            },
+        ),
+        (
+            _("Time limits"),
+            {
+                "fields": (
+                    "legal_limit_display",
+                    ("legal_limit_value", "legal_limit_unit", "legal_limit_confirmed"),
+                    ("promised_limit_value", "promised_limit_unit"),
+                )
+            },
+        ),
+        (
+            _("Handling"),
+            {
+                "fields": (
+                    "acceptance_conditions",
+                    ("on_site_visits", "on_site_reason"),
+                    "handling_modes",
+                    "online_depth",
+                    "fee",
+                    ("result_name", "result_type"),
+                    "special_procedures",
+                    ("lead_department_name", "co_department_names"),
+                )
+            },
+        ),
+        (
+            _("Guide"),
+            {
+                "fields": (
+                    "legal_bases",
+                    "faq",
+                    "window",
+                    ("consultation_phone", "complaint_phone"),
+                    "review_channels",
+                )
+            },
+        ),
+        (
+            _("Version and publication"),
+            {
+                "fields": (
+                    ("status", "version", "published_at"),
+                    ("valid_from", "valid_to"),
+                    ("source", "created_at", "updated_at"),
+                )
+            },
+        ),
+    )
+
+    @admin.display(description=_("legal time limit"))
+    def legal_limit_display(self, item: ServiceItem) -> str:
+        return item.legal_limit_text
+
+    @admin.display(description=_("promised time limit"))
+    def promised_limit_display(self, item: ServiceItem) -> str:
+        return item.promised_limit_text
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: ServiceItem,
+        form: forms.ModelForm,
+        change: bool,
+    ) -> None:
+        # Saved in save_related, with the materials, through the services.
+        return None
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm,
+        formsets: list[Any],
+        change: bool,
+    ) -> None:
+        for formset in formsets:
+            # Fills the formset's record of added, changed and deleted rows
+            # for the admin's history, without writing anything.
+            formset.save(commit=False)
+        materials = _materials_from(formsets)
+        fields = {
+            name: form.cleaned_data[name]
+            for name in (form.changed_data if change else form.cleaned_data)
+            if name in EDITABLE_FIELDS
+        }
+        try:
+            if change:
+                item = item_update(
+                    actor=request.user,
+                    item=form.instance,
+                    materials=materials,
+                    **fields,
+                )
+            else:
+                item = item_create(
+                    actor=request.user, materials=materials or [], **fields
+                )
+        except ServiceError as exc:
+            # The service rolled its own change back and nothing else was
+            # written: save_model and the inlines save nothing themselves.
+            setattr(request, _REFUSED, True)
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        form.instance.pk = item.pk
+        form.instance.version = item.version
+        form.instance._state.adding = False
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        if getattr(request, _REFUSED, False):
+            return None
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        if getattr(request, _REFUSED, False):
+            return None
+        return super().log_change(request, obj, message)
+
+    def response_add(
+        self, request: HttpRequest, obj: ServiceItem, post_url_continue: Any = None
+    ) -> HttpResponse:
+        if getattr(request, _REFUSED, False):
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: ServiceItem) -> HttpResponse:
+        if getattr(request, _REFUSED, False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    @admin.action(description=_("Confirm legal time limit"))
+    def confirm_legal_limit(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda item: item_confirm_legal_limit(actor=request.user, item=item),
+            gettext("Legal time limit confirmed for %(count)s items."),
+        )
+
+    @admin.action(description=_("Publish"))
+    def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda item: item_publish(actor=request.user, item=item),
+            gettext("%(count)s items published."),
+        )
+
+    @admin.action(description=_("Withdraw"))
+    def withdraw(self, request: HttpRequest, queryset: QuerySet) -> Any:
+        form = WithdrawForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._run(
+                request,
+                queryset,
+                lambda item: item_withdraw(
+                    actor=request.user, item=item, reason=reason
+                ),
+                gettext("%(count)s items withdrawn."),
+            )
+            return None
+
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Withdraw service items"),
+            "opts": self.model._meta,
+            "items": queryset,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/catalogue/serviceitem/withdraw.html", context
+        )
+
+    def _run(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        service: Callable[[ServiceItem], ServiceItem],
+        success: str,
+    ) -> None:
+        """Call the service for each item; report refusals item by item."""
+        done = 0
+        for item in queryset:
+            try:
+                service(item)
+            except ServiceError as exc:
+                self.message_user(
+                    request,
+                    gettext("%(item)s: %(message)s")
+                    % {"item": item, "message": exc.message},
+                    messages.ERROR,
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(request, success % {"count": done}, messages.SUCCESS)
+
+
+@admin.register(ServiceItemVersion)
+class ServiceItemVersionAdmin(admin.ModelAdmin):
+    list_display = ("item", "version", "created_at")
+    list_select_related = ("item",)
+    search_fields = ("item__name", "=item__implementation_code")
+    readonly_fields = ("item", "version", "snapshot", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _materials_from(formsets: list[Any]) -> list[dict[str, Any]] | None:
+    """Read the materials inline: None when it was not changed."""
+    for formset in formsets:
+        if formset.model is not MaterialRequirement:
+            continue
+        if not formset.has_changed():
+            return None
+        rows = []
+        for form in formset.forms:
+            if form in formset.deleted_forms or not form.cleaned_data:
+                continue
+            rows.append(
+                {name: form.cleaned_data.get(name) for name in _MATERIAL_FIELDS}
+            )
+        rows.sort(key=lambda row: row["order"] if row["order"] is not None else 10**6)
+        return [{k: v for k, v in row.items() if k != "order"} for row in rows]
+    return None
