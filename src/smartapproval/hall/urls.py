@@ -1,4 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from smartapproval.hall import views, views_apply
 
 app_name = "hall"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("departments/<int:pk>/", views.department_detail, name="department"),
+    path("items/", views.item_search, name="item_search"),
+    path("items/<str:code>/", views.item_guide, name="item_guide"),
+    path("items/<str:code>/apply/", views_apply.apply, name="apply"),
+    path("progress/", views.progress, name="progress"),
+    path("my/cases/", views.my_cases, name="my_cases"),
+    # Under /accounts/ for the applicant, served here because signing up
+    # writes the person and enterprise libraries, which accounts may not
+    # import.
+    path("accounts/register/", views.register, name="register"),
+]

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from smartapproval.accounts.api.views import MeView
+
+urlpatterns = [
+    path("accounts/me/", MeView.as_view(), name="accounts-me"),
+]
