@@ -3,6 +3,9 @@
 import uuid
 
 import structlog
+from django.conf import settings
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 
 from smartapproval.core import context
 
@@ -30,3 +33,18 @@ class RequestContextMiddleware:
 
         response["X-Request-ID"] = request_id
         return response
+
+
+class ChineseFirstLocaleMiddleware(LocaleMiddleware):
+    """Speak Simplified Chinese unless the user chose another language.
+
+    A service centre's pages are in Chinese whatever the browser asks for;
+    the language switcher's cookie is the only way to English.
+    """
+
+    def process_request(self, request):
+        code = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if code not in dict(settings.LANGUAGES):
+            code = settings.LANGUAGE_CODE
+        translation.activate(code)
+        request.LANGUAGE_CODE = translation.get_language()
