@@ -6,6 +6,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from smartapproval.accounts.models import ApplicantKind, Department
 from smartapproval.catalogue.models import MaterialRequirement, ServiceItem
@@ -14,18 +15,23 @@ from smartapproval.parties.models import Enterprise, Person
 
 
 class CaseStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SUBMITTED = "submitted", _("Submitted")
-    NOT_ACCEPTED = "not_accepted", _("Not accepted")
-    CORRECTION_REQUESTED = "correction_requested", _("Correction requested")
-    ACCEPTED = "accepted", _("Accepted")
-    IN_REVIEW = "in_review", _("In review")
-    SUSPENDED = "suspended", _("Suspended")
-    DECIDED = "decided", _("Decided")
-    RESULT_ISSUED = "result_issued", _("Result issued")
-    CLOSED = "closed", _("Closed")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
-    TERMINATED = "terminated", _("Terminated")
+    # Labels carry a context: "Draft" or "Withdrawn" of a service item are
+    # translated differently by the catalogue, whose catalogue would win.
+    DRAFT = "draft", pgettext_lazy("case status", "Draft")
+    SUBMITTED = "submitted", pgettext_lazy("case status", "Submitted")
+    NOT_ACCEPTED = "not_accepted", pgettext_lazy("case status", "Not accepted")
+    CORRECTION_REQUESTED = (
+        "correction_requested",
+        pgettext_lazy("case status", "Correction requested"),
+    )
+    ACCEPTED = "accepted", pgettext_lazy("case status", "Accepted")
+    IN_REVIEW = "in_review", pgettext_lazy("case status", "In review")
+    SUSPENDED = "suspended", pgettext_lazy("case status", "Suspended")
+    DECIDED = "decided", pgettext_lazy("case status", "Decided")
+    RESULT_ISSUED = "result_issued", pgettext_lazy("case status", "Result issued")
+    CLOSED = "closed", pgettext_lazy("case status", "Closed")
+    WITHDRAWN = "withdrawn", pgettext_lazy("case status", "Withdrawn")
+    TERMINATED = "terminated", pgettext_lazy("case status", "Terminated")
 
 
 FINAL_STATUSES = frozenset(
@@ -43,13 +49,45 @@ CLOCK_STATUSES = frozenset(
 
 
 class Decision(models.TextChoices):
-    APPROVED = "approved", _("Approved")
-    DENIED = "denied", _("Denied")
+    APPROVED = "approved", pgettext_lazy("case decision", "Approved")
+    DENIED = "denied", pgettext_lazy("case decision", "Denied")
 
 
 class Channel(models.TextChoices):
-    ONLINE = "online", _("Online")
-    WINDOW = "window", _("Window")
+    ONLINE = "online", pgettext_lazy("case channel", "Online")
+    WINDOW = "window", pgettext_lazy("case channel", "Window")
+
+
+class CaseAction(models.TextChoices):
+    """What can happen to a case, as its timeline names it."""
+
+    SUBMIT = "submit", pgettext_lazy("case action", "Submit")
+    REGISTER = "register", pgettext_lazy("case action", "Register at the window")
+    ADD_MATERIAL = "add_material", pgettext_lazy("case action", "Add material")
+    ACCEPT = "accept", pgettext_lazy("case action", "Accept")
+    REFUSE = "refuse", pgettext_lazy("case action", "Refuse to accept")
+    REQUEST_CORRECTION = (
+        "request_correction",
+        pgettext_lazy("case action", "Request correction"),
+    )
+    SUPPLY_CORRECTION = (
+        "supply_correction",
+        pgettext_lazy("case action", "Supply correction"),
+    )
+    START_REVIEW = "start_review", pgettext_lazy("case action", "Start review")
+    COMPLETE_TASK = "complete_task", pgettext_lazy("case action", "Complete task")
+    SUSPEND = "suspend", pgettext_lazy("case action", "Suspend")
+    RESUME = "resume", pgettext_lazy("case action", "Resume")
+    EXTEND = "extend", pgettext_lazy("case action", "Extend")
+    DECIDE = "decide", pgettext_lazy("case action", "Decide")
+    ISSUE_RESULT = "issue_result", pgettext_lazy("case action", "Issue result")
+    CLOSE = "close", pgettext_lazy("case action", "Close")
+    WITHDRAW = "withdraw", pgettext_lazy("case action", "Withdraw")
+    TERMINATE = "terminate", pgettext_lazy("case action", "Terminate")
+    RECOMPUTE_DEADLINE = (
+        "recompute_deadline",
+        pgettext_lazy("case action", "Recompute deadline"),
+    )
 
 
 class Case(models.Model):
@@ -81,6 +119,9 @@ class Case(models.Model):
         _("decision"), max_length=20, choices=Decision.choices, blank=True
     )
     decision_reason = models.TextField(_("decision reason"), blank=True)
+    # The review route the case runs on (routes.route_for), kept so that a
+    # change of the registry does not move a case to another route mid-way.
+    route_key = models.CharField(_("review route"), max_length=40, blank=True)
 
     # Who applies. An online case belongs to the applicant's account; a case
     # registered at a window may have no account.
@@ -163,6 +204,17 @@ class Case(models.Model):
         _("extension (working days)"), default=0
     )
     extension_reason = models.TextField(_("extension reason"), blank=True)
+    extension_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("extension approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    extension_approved_at = models.DateTimeField(
+        _("extension approved at"), null=True, blank=True
+    )
     refusal_reason = models.TextField(_("reason for not accepting"), blank=True)
     correction_items = models.JSONField(
         _("materials to correct"), default=list, blank=True
@@ -181,7 +233,15 @@ class Case(models.Model):
                 fields=["applicant_account", "idempotency_key"],
                 condition=~models.Q(idempotency_key=""),
                 name="case_idempotency_key_unique",
-            )
+            ),
+            # A window registration has no applicant account: the clerk's
+            # key is unique per clerk instead.
+            models.UniqueConstraint(
+                fields=["registered_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key="")
+                & models.Q(applicant_account__isnull=True),
+                name="case_window_idempotency_key_unique",
+            ),
         ]
         indexes = [
             models.Index(fields=["department", "status"]),
@@ -284,7 +344,7 @@ class CaseEvent(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("at"), auto_now_add=True)
-    action = models.CharField(_("action"), max_length=40)
+    action = models.CharField(_("action"), max_length=40, choices=CaseAction.choices)
     status_from = models.CharField(_("from"), max_length=30, blank=True)
     status_to = models.CharField(_("to"), max_length=30, blank=True)
     actor_label = models.CharField(_("by"), max_length=100, blank=True)
@@ -300,9 +360,15 @@ class CaseEvent(models.Model):
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    DONE = "done", _("Done")
-    CANCELLED = "cancelled", _("No longer needed")
+    OPEN = "open", pgettext_lazy("task status", "Open")
+    DONE = "done", pgettext_lazy("task status", "Done")
+    CANCELLED = "cancelled", pgettext_lazy("task status", "No longer needed")
+
+
+class TaskOutcome(models.TextChoices):
+    APPROVE = "approve", pgettext_lazy("task outcome", "Approve")
+    DENY = "deny", pgettext_lazy("task outcome", "Deny")
+    RETURN = "return", pgettext_lazy("task outcome", "Return to the previous node")
 
 
 class Task(models.Model):
@@ -333,7 +399,17 @@ class Task(models.Model):
         db_index=True,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The node's clock: its own limit counted from the day the task opened,
+    # plus the working days the case stood suspended while it was open.
+    started_on = models.DateField(_("opened on (Beijing date)"), null=True, blank=True)
+    limit_working_days = models.PositiveIntegerField(
+        _("node limit (working days)"), null=True, blank=True
+    )
+    paused_working_days = models.PositiveIntegerField(
+        _("paused working days"), default=0
+    )
     due_on = models.DateField(_("due"), null=True, blank=True)
+    due_provisional = models.BooleanField(_("due date provisional"), default=False)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -342,7 +418,9 @@ class Task(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    outcome = models.CharField(_("outcome"), max_length=30, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=30, choices=TaskOutcome.choices, blank=True
+    )
     opinion = models.TextField(_("opinion"), blank=True)
 
     class Meta:

@@ -1,0 +1,177 @@
+"""Reads of cases, tasks and materials, each within the reader's data scope.
+
+Staff see their own department's cases and the cases with a task of their
+department; centre managers and administrators see all; applicants see the
+cases of their own account; anyone else sees nothing. Whatever is out of
+scope is a 404, never a 403: a stranger does not learn that it exists.
+"""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext
+
+from smartapproval.accounts.models import Role, User
+from smartapproval.cases import deadlines
+from smartapproval.cases.models import (
+    Case,
+    CaseEvent,
+    CaseMaterial,
+    Task,
+    TaskStatus,
+)
+from smartapproval.core import deadlines as workdays
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def _is_user(user: User | None) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def case_list_for_user(
+    *, user: User | None, status: str | None = None, query: str | None = None
+) -> QuerySet[Case]:
+    """Return the cases ``user`` may see, newest first, optionally filtered.
+
+    ``query`` matches the case number, the item's name, the applicant's name,
+    or the applicant's code exactly.
+    """
+    cases = Case.objects.select_related("item", "department")
+    if not _is_user(user):
+        return cases.none()
+
+    if user.sees_all_departments:
+        pass
+    elif user.is_staff_member and user.department_id:
+        own_tasks = Task.objects.filter(
+            case=OuterRef("pk"), department_id=user.department_id
+        )
+        cases = cases.filter(Q(department_id=user.department_id) | Exists(own_tasks))
+    elif user.role == Role.APPLICANT:
+        cases = cases.filter(applicant_account=user)
+    else:
+        return cases.none()
+
+    if status:
+        cases = cases.filter(status=status)
+    query = (query or "").strip()
+    if query:
+        cases = cases.filter(
+            Q(number__icontains=query)
+            | Q(item__name__icontains=query)
+            | Q(applicant_name__icontains=query)
+            | Q(applicant_code=query.upper())
+        )
+    return cases.order_by("-submitted_at", "-pk")
+
+
+def case_get_for_user(*, user: User | None, number: str) -> Case:
+    """Return the case numbered ``number`` if ``user`` may see it, else 404."""
+    case = case_list_for_user(user=user).filter(number=number).first()
+    if case is None:
+        raise Http404(gettext("No such case."))
+    return case
+
+
+def task_visible_for_user(*, user: User | None) -> QuerySet[Task]:
+    """Return the tasks ``user`` may see: their department's, or all."""
+    tasks = Task.objects.select_related("case", "case__item", "department")
+    if not _is_user(user) or not user.is_staff_member:
+        return tasks.none()
+    if user.sees_all_departments:
+        return tasks
+    if not user.department_id:
+        return tasks.none()
+    return tasks.filter(department_id=user.department_id)
+
+
+def task_get_for_user(*, user: User | None, pk: int) -> Task:
+    """Return task ``pk`` if ``user`` may see it, else 404."""
+    task = task_visible_for_user(user=user).filter(pk=pk).first()
+    if task is None:
+        raise Http404(gettext("No such task."))
+    return task
+
+
+def task_inbox_for_user(*, user: User | None) -> list[Task]:
+    """List the open tasks of the user's department, soonest due first.
+
+    Each task carries ``clock`` (deadlines.Clock) with its colour: green,
+    yellow when few working days are left, red when overdue; never yellow
+    or red while the case is suspended.
+    """
+    tasks = list(
+        task_visible_for_user(user=user)
+        .filter(status=TaskStatus.OPEN)
+        .order_by("due_on", "created_at", "pk")
+    )
+    today = workdays.beijing_today()
+    for task in tasks:
+        task.clock = deadlines.task_clock(task, today=today)
+    return tasks
+
+
+def case_timeline(case: Case) -> QuerySet[CaseEvent]:
+    """Return the case's steps in the order they happened."""
+    return case.events.order_by("at", "pk")
+
+
+def case_public_progress(*, number: str, applicant_code: str) -> Case | None:
+    """Find a case for a progress lookup without signing in.
+
+    Both the number and the applicant's ID number or USCC must match
+    exactly; a miss says nothing about which one was wrong.
+    """
+    number = (number or "").strip()
+    code = "".join((applicant_code or "").split()).upper()
+    if not number or not code:
+        return None
+    return (
+        Case.objects.select_related("item", "department")
+        .filter(number=number, applicant_code=code)
+        .first()
+    )
+
+
+def beijing_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """Return the aware start of ``day`` and of the next day, Beijing time."""
+    start = datetime.combine(day, time.min, tzinfo=BEIJING)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=BEIJING)
+
+
+def cases_received_on(*, day: date, user: User | None) -> QuerySet[Case]:
+    """Return the cases received on the Beijing date ``day`` ("今日收件")."""
+    start, end = beijing_day_bounds(day)
+    return case_list_for_user(user=user).filter(
+        submitted_at__gte=start, submitted_at__lt=end
+    )
+
+
+def material_get_for_user(*, user: User | None, pk: int) -> CaseMaterial:
+    """Return material ``pk`` if ``user`` may see its case, else 404."""
+    visible = case_list_for_user(user=user).values("pk")
+    material = (
+        CaseMaterial.objects.select_related("case")
+        .filter(pk=pk, case__in=visible)
+        .first()
+    )
+    if material is None:
+        raise Http404(gettext("No such material."))
+    return material
+
+
+def case_missing_materials(case: Case) -> list[dict]:
+    """List the required materials of the item the case has no file for."""
+    supplied = set(
+        case.materials.exclude(requirement__isnull=True).values_list(
+            "requirement_id", flat=True
+        )
+    )
+    return [
+        {"requirement_id": req.pk, "name": req.name}
+        for req in case.item.materials.filter(required=True, deferrable=False)
+        if req.pk not in supplied
+    ]

@@ -1,0 +1,199 @@
+"""Review routes and tasks: 审查 → 审核 → 审批, limits, outcomes, scope."""
+
+import datetime
+
+import pytest
+from django.http import Http404
+
+from smartapproval.audit.models import AuditEntry
+from smartapproval.cases import routes, services
+from smartapproval.cases.models import CaseStatus, Decision, Task, TaskStatus
+from smartapproval.cases.tests import factories as f
+from smartapproval.core.api import ServiceError
+
+pytestmark = pytest.mark.usefixtures("calendar", "clock")
+
+
+def open_task(case) -> Task:
+    return case.tasks.get(status=TaskStatus.OPEN)
+
+
+def test_sequential_route_runs_review_check_approve_and_decides(
+    item, applicant, clerk, reviewer, clock
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+
+    review = open_task(case)
+    assert (review.node_key, review.limit_working_days) == ("review", 2)
+    clock.at(2024, 9, 3)
+    services.task_complete(task=review, actor=reviewer, outcome="approve")
+
+    check = open_task(case)
+    assert (check.name, check.limit_working_days) == ("审核", 1)
+    assert check.started_on == datetime.date(2024, 9, 3)
+    assert check.due_on == datetime.date(2024, 9, 4)
+    services.task_complete(
+        task=check, actor=reviewer, outcome="approve", opinion="同意"
+    )
+
+    approve = open_task(case)
+    # The last node takes what is left of the promised 5 working days.
+    assert (approve.name, approve.limit_working_days) == ("审批", 2)
+    services.task_complete(task=approve, actor=reviewer, outcome="approve")
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DECIDED
+    assert case.decision == Decision.APPROVED
+    assert case.tasks.filter(status=TaskStatus.OPEN).count() == 0
+    assert AuditEntry.objects.filter(action="task_completed").count() == 3
+    assert AuditEntry.objects.filter(action="case_decided").count() == 1
+
+
+def test_deny_at_the_last_node_denies_the_case_with_the_opinion(
+    item, applicant, clerk, reviewer
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    # A deny before the last node passes the opinion on; it does not decide.
+    services.task_complete(
+        task=open_task(case), actor=reviewer, outcome="deny", opinion="建议不予许可"
+    )
+    case.refresh_from_db()
+    assert case.status == CaseStatus.IN_REVIEW
+
+    services.task_complete(
+        task=open_task(case), actor=reviewer, outcome="deny", opinion="不符合条件"
+    )
+
+    case.refresh_from_db()
+    assert case.decision == Decision.DENIED
+    assert case.decision_reason == "不符合条件"
+
+
+@pytest.mark.parametrize("outcome", ["deny", "return"])
+def test_deny_and_return_need_an_opinion(item, applicant, clerk, reviewer, outcome):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    task = open_task(case)
+
+    with pytest.raises(ServiceError) as error:
+        services.task_complete(task=task, actor=reviewer, outcome=outcome)
+
+    assert error.value.field == "opinion"
+    task.refresh_from_db()
+    assert task.status == TaskStatus.OPEN
+
+
+def test_return_sends_the_case_back_to_the_previous_node(
+    item, applicant, clerk, reviewer
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+
+    services.task_complete(
+        task=open_task(case), actor=reviewer, outcome="return", opinion="补充核查"
+    )
+
+    assert open_task(case).node_key == "review"
+    assert case.tasks.count() == 3
+
+
+def test_first_node_cannot_return(item, applicant, clerk, reviewer):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+
+    with pytest.raises(ServiceError) as error:
+        services.task_complete(
+            task=open_task(case), actor=reviewer, outcome="return", opinion="x"
+        )
+
+    assert error.value.status == 409
+    assert open_task(case).node_key == "review"
+
+
+def test_completed_task_cannot_be_completed_again(item, applicant, clerk, reviewer):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    task = open_task(case)
+    services.task_complete(task=task, actor=reviewer, outcome="approve")
+
+    with pytest.raises(ServiceError) as error:
+        services.task_complete(task=task, actor=reviewer, outcome="approve")
+
+    assert error.value.status == 409
+    assert error.value.message == "该任务已办理，不能重复办理。"
+
+
+def test_task_of_another_department_is_not_found(
+    item, applicant, clerk, other_reviewer
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+
+    with pytest.raises(Http404):
+        services.task_complete(
+            task=open_task(case), actor=other_reviewer, outcome="approve"
+        )
+
+
+def test_clerk_and_manager_do_not_complete_review_tasks(
+    item, applicant, clerk, manager
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+
+    for actor in (clerk, manager):
+        with pytest.raises(ServiceError) as error:
+            services.task_complete(task=open_task(case), actor=actor, outcome="approve")
+        assert error.value.status == 403
+
+
+def test_task_cannot_be_completed_while_the_case_is_suspended(
+    item, applicant, clerk, reviewer
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    services.case_suspend(case=case, actor=reviewer, kind="testing", reason="检测")
+
+    with pytest.raises(ServiceError) as error:
+        services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+
+    assert error.value.status == 409
+
+
+def test_node_limits_are_at_least_one_day():
+    route = routes.route_get("")
+    case = f.CaseFactory.build(
+        promised_limit_value=1, promised_limit_unit="working_days"
+    )
+
+    assert route.node_limits(case) == {"review": 2, "check": 1, "approve": 1}
+
+
+def test_node_limit_can_be_configured():
+    route = routes.SequentialRoute(
+        key="two-step",
+        nodes=(
+            routes.RouteNode(key="review", name="审查", limit_days=3),
+            routes.RouteNode(key="approve", name="审批", limit_days=4),
+        ),
+    )
+    case = f.CaseFactory.build(
+        promised_limit_value=20, promised_limit_unit="working_days"
+    )
+
+    assert route.node_limits(case) == {"review": 3, "approve": 4}
+
+
+def test_an_item_can_run_on_its_own_route(item, applicant, clerk, reviewer):
+    route = routes.SequentialRoute(
+        key="single-step",
+        nodes=(routes.RouteNode(key="approve", name="审批", limit_days=1),),
+    )
+    routes.register_route(route)
+    routes.assign_route(implementation_code=item.implementation_code, key=route.key)
+    try:
+        case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+        assert case.route_key == "single-step"
+        services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    finally:
+        routes._ITEM_ROUTES.pop(item.implementation_code)
+        routes._ROUTES.pop("single-step")
+
+    case.refresh_from_db()
+    assert case.decision == Decision.APPROVED
