@@ -60,12 +60,10 @@ def test_missing_value_is_a_400_naming_the_field(client):
     assert response.json()["message"] == "请提供要校验的代码。"
 
 
-def test_check_answers_in_english_when_asked(client):
-    response = client.get(
-        URL,
-        {"kind": "uscc", "value": "111111111111111115"},
-        HTTP_ACCEPT_LANGUAGE="en",
-    )
+def test_check_answers_in_english_when_asked(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = client.get(URL, {"kind": "uscc", "value": "111111111111111115"})
 
     assert response.json()["message"] == (
         "The region code “111111” (characters 3–8) does not exist."
