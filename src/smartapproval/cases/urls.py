@@ -1,4 +1,29 @@
-from django.urls import path  # noqa: F401
+"""The staff workbench, mounted at /staff/."""
+
+from django.urls import path
+
+from smartapproval.cases import views
 
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/<str:number>/", views.case_detail, name="case_detail"),
+    path(
+        "cases/<str:number>/reveal/<str:field>/",
+        views.case_reveal,
+        name="case_reveal",
+    ),
+    path(
+        "cases/<str:number>/actions/<str:verb>/",
+        views.case_action,
+        name="case_action",
+    ),
+    path(
+        "tasks/<int:pk>/complete/",
+        views.task_complete,
+        name="task_complete",
+    ),
+    # Also linked from the applicant's pages: the selector scopes it.
+    path("materials/<int:pk>/", views.material_download, name="material_download"),
+]

@@ -11,6 +11,17 @@ urlpatterns = [
     path("items/<str:code>/apply/", views_apply.apply, name="apply"),
     path("progress/", views.progress, name="progress"),
     path("my/cases/", views.my_cases, name="my_cases"),
+    path("my/cases/<str:number>/", views_apply.case_detail, name="case_detail"),
+    path(
+        "my/cases/<str:number>/correction/",
+        views_apply.case_supply_correction,
+        name="case_supply_correction",
+    ),
+    path(
+        "my/cases/<str:number>/withdraw/",
+        views_apply.case_withdraw,
+        name="case_withdraw",
+    ),
     # Under /accounts/ for the applicant, served here because signing up
     # writes the person and enterprise libraries, which accounts may not
     # import.

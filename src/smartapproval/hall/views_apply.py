@@ -1,7 +1,527 @@
-"""Online application. Placeholder until the cases engineer writes it."""
+"""Online application and the applicant's own case pages.
 
+The pages parse the forms and call the case services; the services decide
+every rule (codes, materials, transitions) and their refusals are shown in
+Chinese next to the field concerned.
+"""
+
+import uuid
+from typing import Any
+
+import structlog
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from smartapproval.accounts.models import ApplicantKind
+from smartapproval.cases import deadlines, selectors, services, transitions, uploads
+from smartapproval.cases.models import Case, CaseAction, CaseStatus
+from smartapproval.cases.services import SubmitResult
+from smartapproval.cases.uploads import MaterialUpload
+from smartapproval.catalogue import selectors as catalogue
+from smartapproval.catalogue.models import (
+    ApplicantScope,
+    MaterialRequirement,
+    ServiceItem,
+)
+from smartapproval.core.api import ServiceError
+from smartapproval.parties.selectors import applicant_prefill
+
+log = structlog.get_logger(__name__)
+
+# Timeline notes written for the applicant; review opinions stay internal.
+APPLICANT_NOTES = frozenset(
+    {
+        CaseAction.REFUSE,
+        CaseAction.REQUEST_CORRECTION,
+        CaseAction.SUPPLY_CORRECTION,
+        CaseAction.SUSPEND,
+        CaseAction.EXTEND,
+        CaseAction.DECIDE,
+        CaseAction.WITHDRAW,
+        CaseAction.TERMINATE,
+    }
+)
 
 
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MaterialFilesField(forms.FileField):
+    """One or more files for one material; cleans to a list of files."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if not files:
+            if self.required:
+                raise forms.ValidationError(
+                    self.error_messages["required"], code="required"
+                )
+            return []
+        single = super().clean
+        return [single(file, initial) for file in files]
+
+
+def _material_field(
+    requirement: MaterialRequirement | None, *, label: str, required: bool
+) -> MaterialFilesField:
+    field = MaterialFilesField(
+        label=label,
+        required=required,
+        error_messages={"required": _("Choose a file for this material.")},
+        widget=MultipleFileInput(
+            attrs={
+                "accept": ",".join(
+                    f".{ext.lstrip('.')}" for ext in _allowed_extensions()
+                )
+            }
+        ),
+    )
+    field.requirement = requirement
+    return field
+
+
+def _allowed_extensions() -> list[str]:
+    return list(settings.UPLOAD_ALLOWED_EXTENSIONS)
+
+
+class MaterialsForm(forms.Form):
+    """A form with one file field per material, each file checked on its own."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def material_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith("material_")]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+
+        # Check each file here so that every bad file is named next to its
+        # own material at once; the service checks them all again.
+        for name, field in self.fields.items():
+            if not name.startswith("material_"):
+                continue
+            requirement = field.requirement
+            known = {requirement.pk: requirement} if requirement else {}
+            for file in cleaned.get(name) or []:
+                try:
+                    uploads.upload_check(
+                        MaterialUpload(
+                            file=file,
+                            requirement_id=requirement.pk if requirement else None,
+                        ),
+                        requirements=known,
+                    )
+                except ServiceError as error:
+                    self.add_error(name, error.message)
+                    break
+
+        return cleaned
+
+    def uploads(self) -> list[MaterialUpload]:
+        """The files as the service takes them, each with its requirement."""
+        result = []
+        for name, field in self.fields.items():
+            if not name.startswith("material_"):
+                continue
+            requirement_id = field.requirement.pk if field.requirement else None
+            result.extend(
+                MaterialUpload(file=file, requirement_id=requirement_id)
+                for file in self.cleaned_data.get(name) or []
+            )
+        return result
+
+
+class ApplyForm(MaterialsForm):
+    """An online application: who applies, how to reach them, the files."""
+
+    idempotency_key = forms.CharField(
+        widget=forms.HiddenInput, max_length=80, required=False
+    )
+    applicant_kind = forms.ChoiceField(
+        label=_("I apply as"), choices=ApplicantKind.choices, widget=forms.RadioSelect
+    )
+    person_name = forms.CharField(label=_("Name"), max_length=60, required=False)
+    id_number = forms.CharField(
+        label=_("Resident ID number"),
+        max_length=18,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    enterprise_name = forms.CharField(
+        label=_("Enterprise name"), max_length=200, required=False
+    )
+    uscc = forms.CharField(
+        label=_("Unified social credit code"),
+        max_length=18,
+        required=False,
+        help_text=_("18 characters, as on the business licence."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    legal_representative = forms.CharField(
+        label=_("Legal representative"), max_length=60, required=False
+    )
+    contact_name = forms.CharField(
+        label=_("Contact person"), max_length=60, required=False
+    )
+    contact_phone = forms.CharField(
+        label=_("Contact phone"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+
+    # Fields each kind of applicant must fill in besides the contact phone.
+    KIND_FIELDS = {
+        ApplicantKind.PERSON: ("person_name", "id_number"),
+        ApplicantKind.ENTERPRISE: ("enterprise_name", "uscc", "legal_representative"),
+    }
+    # The form field a service error about the applicant concerns.
+    SERVICE_FIELDS = {
+        ApplicantKind.PERSON: {
+            "applicant.name": "person_name",
+            "applicant.code": "id_number",
+        },
+        ApplicantKind.ENTERPRISE: {
+            "applicant.name": "enterprise_name",
+            "applicant.code": "uscc",
+        },
+    }
+    COMMON_SERVICE_FIELDS = {
+        "applicant.kind": "applicant_kind",
+        "applicant.legal_representative": "legal_representative",
+        "applicant.contact_phone": "contact_phone",
+    }
+
+    def __init__(
+        self,
+        *args: Any,
+        item: ServiceItem,
+        requirements: list[MaterialRequirement],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.item = item
+        if item.applicant_scope != ApplicantScope.BOTH:
+            kind = ApplicantKind(item.applicant_scope)
+            self.fields["applicant_kind"].choices = [(kind.value, kind.label)]
+            self.initial["applicant_kind"] = kind.value
+        for requirement in requirements:
+            self.fields[f"material_{requirement.pk}"] = _material_field(
+                requirement,
+                label=f"{requirement.order}. {requirement.name}",
+                # A 容缺 material may follow acceptance.
+                required=requirement.required and not requirement.deferrable,
+            )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+
+        kind = cleaned.get("applicant_kind")
+        for name in self.KIND_FIELDS.get(kind, ()):
+            if not (cleaned.get(name) or "").strip():
+                self.add_error(name, _("This field is required."))
+
+        return cleaned
+
+    def applicant(self) -> dict[str, str]:
+        """The applicant as ``case_submit`` takes it."""
+        data = self.cleaned_data
+        if data["applicant_kind"] == ApplicantKind.PERSON:
+            return {
+                "kind": ApplicantKind.PERSON,
+                "name": data["person_name"],
+                "code": data["id_number"],
+                "contact_name": data["person_name"],
+                "contact_phone": data["contact_phone"],
+                "address": data["address"],
+            }
+        return {
+            "kind": ApplicantKind.ENTERPRISE,
+            "name": data["enterprise_name"],
+            "code": data["uscc"],
+            "legal_representative": data["legal_representative"],
+            "contact_name": data["contact_name"],
+            "contact_phone": data["contact_phone"],
+            "address": data["address"],
+        }
+
+    def service_error_add(self, error: ServiceError) -> None:
+        """Show a refusal of ``case_submit`` next to the field it concerns."""
+        kind = self.cleaned_data.get("applicant_kind", "")
+        fields = {**self.COMMON_SERVICE_FIELDS, **self.SERVICE_FIELDS.get(kind, {})}
+        self.add_error(fields.get(error.field or ""), error.message)
+
+
+def _initial(user: Any) -> dict[str, str]:
+    prefill = applicant_prefill(user=user)
+    kind = prefill.get("applicant_kind", "")
+    initial = {
+        "idempotency_key": uuid.uuid4().hex,
+        "contact_name": prefill.get("contact_name", ""),
+        "contact_phone": prefill.get("contact_phone", ""),
+        "legal_representative": prefill.get("legal_representative", ""),
+        "address": prefill.get("address", ""),
+    }
+    if kind:
+        initial["applicant_kind"] = kind
+    if kind == ApplicantKind.ENTERPRISE:
+        initial["enterprise_name"] = prefill.get("applicant_name", "")
+        initial["uscc"] = prefill.get("applicant_code", "")
+    else:
+        initial["person_name"] = prefill.get("applicant_name", "")
+        initial["id_number"] = prefill.get("applicant_code", "")
+    return initial
+
+
+def _submitted_tell(request: HttpRequest, result: SubmitResult) -> None:
+    number = result.case.number
+    if result.created:
+        messages.success(
+            request,
+            gettext(
+                "Your application was submitted. Case number: %(number)s. "
+                "Keep it to follow the progress."
+            )
+            % {"number": number},
+        )
+    else:
+        messages.info(
+            request,
+            gettext("This application was already submitted. Case number: %(number)s.")
+            % {"number": number},
+        )
+    if result.duplicate_warning:
+        messages.warning(
+            request,
+            gettext(
+                "Possible duplicate submission: you sent the same application "
+                "for this service a few minutes ago. Check My cases and "
+                "withdraw the one you do not need."
+            ),
+        )
+    for warning in result.warnings:
+        messages.warning(request, warning)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def apply(request: HttpRequest, code: str) -> HttpResponse:
-    raise Http404
+    """Apply online for a published item, with one file field per material."""
+    try:
+        item = catalogue.item_get_published(code)
+    except ServiceItem.DoesNotExist as exc:
+        raise Http404 from exc
+    if not request.user.is_applicant:
+        raise PermissionDenied
+    requirements = list(item.materials.order_by("order"))
+
+    if request.method == "POST":
+        form = ApplyForm(
+            request.POST, request.FILES, item=item, requirements=requirements
+        )
+        if form.is_valid():
+            try:
+                result = services.case_submit(
+                    actor=request.user,
+                    item=item,
+                    applicant=form.applicant(),
+                    form_data={},
+                    materials=form.uploads(),
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except ServiceError as error:
+                form.service_error_add(error)
+            else:
+                _submitted_tell(request, result)
+                return redirect("hall:case_detail", number=result.case.number)
+        log.info("application_refused", item_id=item.pk)
+    else:
+        form = ApplyForm(
+            initial=_initial(request.user), item=item, requirements=requirements
+        )
+
+    return render(
+        request,
+        "hall/apply.html",
+        {
+            "item": item,
+            "form": form,
+            "files_lost": request.method == "POST" and bool(request.FILES),
+            "allowed_extensions": _allowed_extensions(),
+        },
+    )
+
+
+# The applicant's own cases
+
+
+class CorrectionSupplyForm(MaterialsForm):
+    """A file field for every material the window asked for, and a note."""
+
+    note = forms.CharField(
+        label=_("Note to the window (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        requirements = {req.pk: req for req in case.item.materials.all()}
+        free_text = False
+        for entry in case.correction_items or []:
+            requirement = requirements.get(entry.get("requirement_id"))
+            if requirement is None:
+                free_text = True
+                continue
+            self.fields[f"material_{requirement.pk}"] = _material_field(
+                requirement, label=entry["name"], required=True
+            )
+        self.fields["material_other"] = _material_field(
+            None,
+            label=gettext("Other files asked for")
+            if free_text
+            else gettext("Other files (optional)"),
+            required=False,
+        )
+        self.order_fields([name for name in self.fields if name != "note"])
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+def _own_case(request: HttpRequest, number: str) -> Case:
+    # This page is the applicant's own; staff read cases on the workbench.
+    if not request.user.is_applicant:
+        raise Http404(gettext("No such case."))
+    return selectors.case_get_for_user(user=request.user, number=number)
+
+
+def _case_page(
+    request: HttpRequest,
+    case: Case,
+    *,
+    correction_form: CorrectionSupplyForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    if correction_form is None and case.status == CaseStatus.CORRECTION_REQUESTED:
+        correction_form = CorrectionSupplyForm(case=case)
+
+    return render(
+        request,
+        "hall/case_detail.html",
+        {
+            "case": case,
+            "explanation": deadlines.case_deadline_explanation(case),
+            "timeline": selectors.case_timeline(case),
+            "materials": case.materials.select_related("requirement"),
+            "correction_form": correction_form,
+            "can_withdraw": transitions.is_allowed(case.status, CaseAction.WITHDRAW),
+            "applicant_notes": APPLICANT_NOTES,
+            "action_error": error,
+        },
+        status=status,
+    )
+
+
+@login_required
+def case_detail(request: HttpRequest, number: str) -> HttpResponse:
+    """The applicant's case: status, timeline, materials, deadlines, actions."""
+    case = _own_case(request, number)
+
+    return _case_page(request, case)
+
+
+@login_required
+@require_POST
+def case_supply_correction(request: HttpRequest, number: str) -> HttpResponse:
+    """Hand in the materials the window asked for (补正)."""
+    case = _own_case(request, number)
+    form = CorrectionSupplyForm(request.POST, request.FILES, case=case)
+
+    status = 400
+    error = ""
+    if form.is_valid():
+        try:
+            services.case_supply_correction(
+                case=case,
+                actor=request.user,
+                materials=form.uploads(),
+                note=form.cleaned_data["note"],
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+            status, error = exc.status, exc.message
+        else:
+            messages.success(
+                request,
+                gettext(
+                    "Your materials were handed in; the window will check them again."
+                ),
+            )
+            return redirect("hall:case_detail", number=case.number)
+
+    case.refresh_from_db()
+    return _case_page(
+        request,
+        case,
+        correction_form=form,
+        error=error or gettext("Please correct the marked fields."),
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_withdraw(request: HttpRequest, number: str) -> HttpResponse:
+    """Ask the applicant to confirm, then withdraw the application."""
+    case = _own_case(request, number)
+    form = WithdrawForm(request.POST if request.method == "POST" else None)
+
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_withdraw(
+                case=case, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status
+        else:
+            messages.success(request, gettext("Your application was withdrawn."))
+            return redirect("hall:case_detail", number=case.number)
+
+    return render(
+        request,
+        "hall/case_withdraw.html",
+        {
+            "case": case,
+            "form": form,
+            "can_withdraw": transitions.is_allowed(case.status, CaseAction.WITHDRAW),
+        },
+        status=status,
+    )

@@ -1,0 +1,367 @@
+"""Staff workbench pages: inbox, case search, the case page and its actions.
+
+Views are thin: they parse a form, call one selector or service and render.
+Whatever is outside the user's data scope is a 404, as the selectors and
+services decide; a refused action is shown in Chinese next to its form and
+changes nothing.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+import structlog
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from smartapproval.accounts.models import ApplicantKind, User
+from smartapproval.audit.services import audit_reveal
+from smartapproval.cases import deadlines, selectors, services
+from smartapproval.cases.models import Case, CaseStatus, TaskStatus
+from smartapproval.cases.views_actions import (
+    PAGE_ACTIONS,
+    TaskCompleteForm,
+    page_actions_for,
+    task_completable_by,
+)
+from smartapproval.core import deadlines as workdays
+from smartapproval.core.api import ServiceError
+from smartapproval.core.masking import mask_id_number, mask_phone
+from smartapproval.parties.selectors import full_pii_visible_to
+
+log = structlog.get_logger(__name__)
+
+CASE_LIST_PAGE_SIZE = 20
+INBOX_WAITING_LIMIT = 50
+# Case fields a member of staff may reveal in full, with an audit row.
+REVEALABLE_FIELDS = ("applicant_code", "contact_phone")
+# Service error fields named differently by the page's forms.
+FORM_FIELD_ALIASES = {"items": "materials"}
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Let staff in; send anonymous users to log in, answer others 404."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_staff_member:
+            raise Http404(gettext("No such page."))
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+def form_error_add(form: forms.Form, error: ServiceError) -> None:
+    """Show a service's refusal next to the field it names, or on the form."""
+    field = FORM_FIELD_ALIASES.get(error.field or "", error.field)
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+# Inbox and search
+
+
+@staff_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The workbench: open tasks, cases waiting to be accepted, today's intake."""
+    user = request.user
+    today = workdays.beijing_today()
+    tasks = selectors.task_inbox_for_user(user=user)
+    waiting = selectors.case_list_for_user(user=user, status=CaseStatus.SUBMITTED)
+    received_today = selectors.cases_received_on(day=today, user=user).count()
+
+    return render(
+        request,
+        "cases/inbox.html",
+        {
+            "tasks": tasks,
+            "waiting": waiting[:INBOX_WAITING_LIMIT],
+            "waiting_count": waiting.count(),
+            "received_today": received_today,
+            "today": today,
+        },
+    )
+
+
+class CaseSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Case number or applicant"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All statuses")), *CaseStatus.choices],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+@staff_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    """Search the cases the user may see by number or applicant, by status."""
+    form = CaseSearchForm(request.GET or None)
+    query = status = ""
+    if form.is_valid():
+        query = form.cleaned_data["q"]
+        status = form.cleaned_data["status"]
+    cases = selectors.case_list_for_user(
+        user=request.user, status=status or None, query=query
+    )
+    page = Paginator(cases, CASE_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+
+    return render(
+        request,
+        "cases/case_list.html",
+        {"form": form, "page": page, "query": query, "status": status},
+    )
+
+
+# The case page
+
+
+@dataclass(frozen=True)
+class PiiEntry:
+    """A number on the case page, masked unless the viewer may see it."""
+
+    field: str
+    label: str
+    value: str
+    masked: bool
+
+
+def _pii_entries(user: User, case: Case, revealed: dict[str, str]) -> list[PiiEntry]:
+    # Window clerks check the ID card of their own department's applicants;
+    # everyone else sees masked numbers and reveals them on the record.
+    full = full_pii_visible_to(user) and user.department_id == case.department_id
+    code_label = (
+        gettext("Resident ID number")
+        if case.applicant_kind == ApplicantKind.PERSON
+        else gettext("Unified social credit code")
+    )
+    masks = {"applicant_code": mask_id_number, "contact_phone": mask_phone}
+    labels = {"applicant_code": code_label, "contact_phone": gettext("Contact phone")}
+
+    entries = []
+    for field in REVEALABLE_FIELDS:
+        value = getattr(case, field)
+        shown = full or field in revealed
+        entries.append(
+            PiiEntry(
+                field=field,
+                label=labels[field],
+                value=revealed.get(field, value) if shown else masks[field](value),
+                masked=not shown,
+            )
+        )
+    return entries
+
+
+def _case_page(
+    request: HttpRequest,
+    case: Case,
+    *,
+    bound: forms.Form | None = None,
+    error: str = "",
+    revealed: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render the staff case page, with a refused form kept as it was sent."""
+    user = request.user
+    actions = []
+    for action in page_actions_for(user=user, case=case):
+        form = bound if bound is not None and bound.prefix == action.verb else None
+        actions.append((action, form or action.form(case=case)))
+
+    open_tasks = list(
+        case.tasks.filter(status=TaskStatus.OPEN).select_related(
+            "department", "assignee"
+        )
+    )
+    mine: set[int] = set()
+    if task_completable_by(user=user, case=case):
+        mine = set(
+            selectors.task_visible_for_user(user=user)
+            .filter(case=case, status=TaskStatus.OPEN)
+            .values_list("pk", flat=True)
+        )
+    tasks = []
+    for task in open_tasks:
+        form = None
+        if task.pk in mine:
+            form = (
+                bound
+                if isinstance(bound, TaskCompleteForm) and bound.task.pk == task.pk
+                else TaskCompleteForm(task=task)
+            )
+        tasks.append((task, deadlines.task_clock(task), form))
+
+    missing = []
+    if case.status in {CaseStatus.SUBMITTED, CaseStatus.CORRECTION_REQUESTED}:
+        missing = selectors.case_missing_materials(case)
+
+    return render(
+        request,
+        "cases/case_detail.html",
+        {
+            "case": case,
+            "pii": _pii_entries(user, case, revealed or {}),
+            "enterprise": case.enterprise if case.enterprise_id else None,
+            "explanation": deadlines.case_deadline_explanation(case),
+            "timeline": selectors.case_timeline(case),
+            "materials": case.materials.select_related("requirement"),
+            "missing": missing,
+            "tasks": tasks,
+            "actions": actions,
+            "action_error": error,
+        },
+        status=status,
+    )
+
+
+@staff_required
+def case_detail(request: HttpRequest, number: str) -> HttpResponse:
+    """One case as the workbench shows it, with the actions allowed now."""
+    case = selectors.case_get_for_user(user=request.user, number=number)
+
+    return _case_page(request, case)
+
+
+@staff_required
+@require_POST
+def case_reveal(request: HttpRequest, number: str, field: str) -> HttpResponse:
+    """Show one full number of the applicant; the audit trail records who saw it."""
+    if field not in REVEALABLE_FIELDS:
+        raise Http404(gettext("No such page."))
+    case = selectors.case_get_for_user(user=request.user, number=number)
+
+    value = audit_reveal(actor=request.user, target=case, field=field)
+
+    if request.headers.get("HX-Request"):
+        entry = next(
+            e
+            for e in _pii_entries(request.user, case, {field: value})
+            if e.field == field
+        )
+        return render(
+            request,
+            "cases/_pii.html",
+            {"entry": entry, "case": case, "revealed_note": True},
+        )
+    return _case_page(request, case, revealed={field: value})
+
+
+@staff_required
+@require_POST
+def case_action(request: HttpRequest, number: str, verb: str) -> HttpResponse:
+    """Run one action of the case page through its service."""
+    action = PAGE_ACTIONS.get(verb)
+    if action is None:
+        raise Http404(gettext("No such page."))
+    case = selectors.case_get_for_user(user=request.user, number=number)
+    form = action.form(request.POST, case=case)
+
+    status = 400
+    error = ""
+    if form.is_valid():
+        try:
+            action.perform(case, request.user, form)
+        except ServiceError as exc:
+            form_error_add(form, exc)
+            status, error = exc.status, exc.message
+        else:
+            messages.success(request, action.done)
+            return redirect("cases:case_detail", number=case.number)
+
+    log.info("case_action_refused", case_id=case.pk, action=verb, status=status)
+    case = selectors.case_get_for_user(user=request.user, number=number)
+    return _case_page(
+        request,
+        case,
+        bound=form,
+        error=error or gettext("Please correct the marked fields."),
+        status=status,
+    )
+
+
+@staff_required
+@require_POST
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Complete one review task with its outcome and opinion."""
+    task = selectors.task_get_for_user(user=request.user, pk=pk)
+    form = TaskCompleteForm(request.POST, task=task)
+
+    status = 400
+    error = ""
+    if form.is_valid():
+        try:
+            services.task_complete(
+                task=task,
+                actor=request.user,
+                outcome=form.cleaned_data["outcome"],
+                opinion=form.cleaned_data["opinion"],
+            )
+        except ServiceError as exc:
+            form_error_add(form, exc)
+            status, error = exc.status, exc.message
+        else:
+            task.refresh_from_db()
+            case = task.case
+            case.refresh_from_db()
+            messages.success(
+                request,
+                gettext("%(task)s: %(outcome)s.")
+                % {"task": task.name, "outcome": task.get_outcome_display()},
+            )
+            if case.decision:
+                messages.info(
+                    request,
+                    gettext("The review is complete. Decision: %(decision)s.")
+                    % {"decision": case.get_decision_display()},
+                )
+            return redirect("cases:case_detail", number=case.number)
+
+    log.info("task_completion_refused", task_id=task.pk, status=status)
+    case = selectors.case_get_for_user(user=request.user, number=task.case.number)
+    return _case_page(
+        request,
+        case,
+        bound=form,
+        error=error or gettext("Please correct the marked fields."),
+        status=status,
+    )
+
+
+# Files
+
+
+@login_required
+def material_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Send a material under its original name to whoever may see its case."""
+    material = selectors.material_get_for_user(user=request.user, pk=pk)
+    try:
+        handle = material.file.open("rb")
+    except FileNotFoundError:
+        log.error("case_material_file_missing", material_id=material.pk)
+        raise Http404(gettext("The file is no longer available.")) from None
+
+    log.info(
+        "case_material_downloaded", material_id=material.pk, case_id=material.case_id
+    )
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=material.original_name,
+        content_type=material.content_type or "application/octet-stream",
+    )

@@ -1,0 +1,312 @@
+"""The action forms of the staff case page, and the service each one calls.
+
+A form only parses what the user typed; every business rule (who may act,
+from which status, what a reason must say) stays in ``cases.services``,
+whose ``ServiceError`` the page shows next to the form.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from smartapproval.accounts.models import User
+from smartapproval.cases import selectors, services, transitions
+from smartapproval.cases.models import (
+    Case,
+    CaseAction,
+    Decision,
+    PauseKind,
+    Task,
+    TaskOutcome,
+)
+from smartapproval.core import deadlines as workdays
+
+A = CaseAction
+
+
+class ActionForm(forms.Form):
+    """The input of one action on one case."""
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.case = case
+
+
+def _text(label, *, rows: int = 3, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=2000,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": rows}),
+    )
+
+
+class NoInputForm(ActionForm):
+    pass
+
+
+class NoteForm(ActionForm):
+    note = _text(_("Note (optional)"), rows=2)
+
+
+class ReasonForm(ActionForm):
+    reason = _text(_("Reason"))
+
+
+class RefuseForm(ActionForm):
+    reason = _text(
+        _("Reason for not accepting"),
+        help_text=_("The applicant sees this reason."),
+    )
+
+
+class CorrectionRequestForm(ActionForm):
+    """Every material of the item, the missing ones ticked, plus free text."""
+
+    materials = forms.TypedMultipleChoiceField(
+        label=_("Materials to supply or correct"),
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Required materials without a file are always listed; tick every "
+            "other material that is faulty."
+        ),
+    )
+    other = _text(
+        _("Anything else to supply (one per line)"),
+        help_text=_("For example: 营业执照副本需加盖公章"),
+    )
+    note = _text(_("Note to the applicant"))
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        field = self.fields["materials"]
+        field.choices = [
+            (req.pk, f"{req.order}. {req.name}") for req in case.item.materials.all()
+        ]
+        if not self.is_bound:
+            field.initial = [
+                entry["requirement_id"]
+                for entry in selectors.case_missing_materials(case)
+            ]
+
+    @property
+    def items(self) -> list[int | str]:
+        """The service's ``items``: requirement ids, then free-text lines."""
+        lines = [line.strip() for line in self.cleaned_data["other"].splitlines()]
+        return [*self.cleaned_data["materials"], *[line for line in lines if line]]
+
+
+class SuspendForm(ActionForm):
+    kind = forms.ChoiceField(label=_("Procedure"), choices=PauseKind.choices)
+    reason = _text(_("Reason"))
+
+
+class ResumeForm(ActionForm):
+    materials_received_on = forms.DateField(
+        label=_("Day the procedure ended or the materials were received"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("That day is still paused; the clock runs again the day after."),
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        self.fields["materials_received_on"].initial = workdays.beijing_today()
+
+
+class ExtendForm(ActionForm):
+    days = forms.IntegerField(
+        label=_("Extension (working days)"),
+        min_value=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    reason = _text(_("Reason"))
+
+
+class DecideForm(ActionForm):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=Decision.choices,
+        initial=Decision.APPROVED,
+        widget=forms.RadioSelect,
+    )
+    reason = _text(
+        _("Reason"),
+        help_text=_("Required for a denial; the applicant sees it."),
+    )
+
+
+class TaskCompleteForm(forms.Form):
+    """The outcome and opinion of one review task."""
+
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=TaskOutcome.choices,
+        initial=TaskOutcome.APPROVE,
+        widget=forms.RadioSelect,
+    )
+    opinion = _text(
+        _("Opinion"),
+        help_text=_("Required when you deny or return."),
+    )
+
+    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("prefix", f"task{task.pk}")
+        super().__init__(*args, **kwargs)
+        self.task = task
+
+
+@dataclass(frozen=True)
+class PageAction:
+    """An action the case page offers: its form, its service and its outcome."""
+
+    verb: str
+    form_class: type[ActionForm]
+    perform: Callable[[Case, User, ActionForm], Case]
+    done: str
+    # "primary" for the usual next step, "danger" for an end of the case.
+    style: str = "secondary"
+
+    @property
+    def label(self) -> str:
+        return str(CaseAction(self.verb).label)
+
+    def form(self, data: Any = None, *, case: Case) -> ActionForm:
+        return self.form_class(data, case=case, prefix=self.verb)
+
+
+PAGE_ACTIONS: dict[str, PageAction] = {
+    action.verb: action
+    for action in (
+        PageAction(
+            A.ACCEPT,
+            NoInputForm,
+            lambda case, actor, form: services.case_accept(case=case, actor=actor),
+            _("The case was accepted; its review has started."),
+            style="primary",
+        ),
+        PageAction(
+            A.REQUEST_CORRECTION,
+            CorrectionRequestForm,
+            lambda case, actor, form: services.case_request_correction(
+                case=case,
+                actor=actor,
+                items=form.items,
+                note=form.cleaned_data["note"],
+            ),
+            _("The applicant was asked to supply the listed materials."),
+        ),
+        PageAction(
+            A.REFUSE,
+            RefuseForm,
+            lambda case, actor, form: services.case_refuse(
+                case=case, actor=actor, reason=form.cleaned_data["reason"]
+            ),
+            _("The case was not accepted."),
+            style="danger",
+        ),
+        PageAction(
+            A.SUSPEND,
+            SuspendForm,
+            lambda case, actor, form: services.case_suspend(
+                case=case,
+                actor=actor,
+                kind=form.cleaned_data["kind"],
+                reason=form.cleaned_data["reason"],
+            ),
+            _("The case is suspended; its clock stands still."),
+        ),
+        PageAction(
+            A.RESUME,
+            ResumeForm,
+            lambda case, actor, form: services.case_resume(
+                case=case,
+                actor=actor,
+                materials_received_on=form.cleaned_data["materials_received_on"],
+            ),
+            _("The clock runs again; the deadlines moved by the paused days."),
+            style="primary",
+        ),
+        PageAction(
+            A.EXTEND,
+            ExtendForm,
+            lambda case, actor, form: services.case_extend(
+                case=case,
+                actor=actor,
+                days=form.cleaned_data["days"],
+                reason=form.cleaned_data["reason"],
+            ),
+            _("The deadlines were extended."),
+        ),
+        PageAction(
+            A.DECIDE,
+            DecideForm,
+            lambda case, actor, form: services.case_decide(
+                case=case,
+                actor=actor,
+                decision=form.cleaned_data["decision"],
+                reason=form.cleaned_data["reason"],
+            ),
+            _("The decision was recorded."),
+        ),
+        PageAction(
+            A.ISSUE_RESULT,
+            NoteForm,
+            lambda case, actor, form: services.case_issue_result(
+                case=case, actor=actor, note=form.cleaned_data["note"]
+            ),
+            _("The result was issued to the applicant."),
+            style="primary",
+        ),
+        PageAction(
+            A.CLOSE,
+            NoteForm,
+            lambda case, actor, form: services.case_close(
+                case=case, actor=actor, note=form.cleaned_data["note"]
+            ),
+            _("The case is closed."),
+            style="primary",
+        ),
+        PageAction(
+            A.TERMINATE,
+            ReasonForm,
+            lambda case, actor, form: services.case_terminate(
+                case=case, actor=actor, reason=form.cleaned_data["reason"]
+            ),
+            _("The case was terminated."),
+            style="danger",
+        ),
+    )
+}
+
+
+def page_actions_for(*, user: User, case: Case) -> list[PageAction]:
+    """List the actions to offer ``user`` on ``case`` in its current status.
+
+    Only a hint for the page: the service decides again when the form is
+    sent. Staff act on their own department's cases (managers on all).
+    """
+    if not (user.sees_all_departments or user.department_id == case.department_id):
+        return []
+
+    return [
+        action
+        for action in PAGE_ACTIONS.values()
+        if transitions.is_allowed(case.status, action.verb)
+        and transitions.role_may(user.role, action.verb)
+    ]
+
+
+def task_completable_by(*, user: User, case: Case) -> bool:
+    """Tell whether ``user`` may complete review tasks of ``case`` now."""
+    return transitions.role_may(user.role, A.COMPLETE_TASK) and transitions.is_allowed(
+        case.status, A.COMPLETE_TASK
+    )
