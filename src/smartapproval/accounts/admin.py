@@ -8,6 +8,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from smartapproval.accounts.models import Department, User
+from smartapproval.accounts.services import (
+    department_record_change,
+    user_permissions_snapshot,
+    user_record_change,
+)
 from smartapproval.core.masking import mask_phone
 
 # The catalogue's value for a published item; a string so that accounts does
@@ -81,6 +86,21 @@ class UserAdmin(DjangoUserAdmin):
     def masked_phone(self, obj: User) -> str:
         return mask_phone(obj.phone)
 
+    def save_model(self, request, obj, form, change):
+        # The admin wraps the whole form in one transaction; the snapshot is
+        # taken from the stored row, before this form's values land.
+        stored = User.objects.filter(pk=obj.pk).first() if change else None
+        request._user_before = stored and user_permissions_snapshot(stored)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user_record_change(
+            actor=request.user,
+            user=form.instance,
+            before=getattr(request, "_user_before", None),
+        )
+
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
@@ -109,6 +129,11 @@ class DepartmentAdmin(admin.ModelAdmin):
                 ),
             )
         )
+
+    def save_model(self, request, obj, form, change):
+        stored = Department.objects.filter(pk=obj.pk).first() if change else None
+        super().save_model(request, obj, form, change)
+        department_record_change(actor=request.user, department=obj, before=stored)
 
     @admin.display(description=_("items"), ordering="item_total")
     def item_count(self, obj: Department) -> int:

@@ -82,6 +82,7 @@ from smartapproval.core.models import (
     CalendarYear,
     DayKind,
 )
+from smartapproval.core.recording import audit_record_via_settings
 from smartapproval.core.statutory import statutory_year
 
 log = structlog.get_logger(__name__)
@@ -416,10 +417,7 @@ def _audit(
     before: dict | None = None,
     after: dict | None = None,
 ) -> None:
-    # Core sits left of the audit app, so it reaches audit_record by the
-    # dotted path in settings instead of an import.
-    record = import_string(settings.SMARTAPPROVAL_AUDIT_RECORDER)
-    record(
+    audit_record_via_settings(
         actor=actor,
         action=action,
         target=target,

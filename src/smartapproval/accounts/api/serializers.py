@@ -41,3 +41,7 @@ class MeSerializer(serializers.ModelSerializer):
     def get_phone(self, obj: User) -> str:
         # Masked even for its owner: the answer may sit in a browser cache.
         return mask_phone(obj.phone)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

@@ -8,6 +8,7 @@ from smartapproval.accounts.tests.factories import (
     DepartmentFactory,
     UserFactory,
 )
+from smartapproval.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +107,75 @@ def test_applicant_cannot_open_the_admin(client):
     response = client.get(reverse("admin:accounts_user_changelist"))
 
     assert response.status_code == 302
+
+
+def test_adding_a_staff_member_is_audited_without_the_password(admin_client):
+    department = DepartmentFactory()
+
+    admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "username": "clerk8",
+            "usable_password": "true",
+            "password1": "a long enough passphrase 8",
+            "password2": "a long enough passphrase 8",
+            "name": "窗口八",
+            "role": "clerk",
+            "department": department.pk,
+        },
+    )
+
+    clerk = User.objects.get(username="clerk8")
+    entry = AuditEntry.objects.get(action="user_created", target_id=str(clerk.pk))
+    assert entry.after["role"] == "clerk"
+    assert entry.after["department_id"] == department.pk
+    assert "passphrase" not in str(entry.after)
+
+
+def test_changing_a_role_records_before_and_after(admin_client):
+    user = UserFactory()
+    data = {
+        "username": user.username,
+        "name": user.name,
+        "phone": "",
+        "email": "",
+        "applicant_kind": user.applicant_kind,
+        "role": "reviewer",
+        "department": DepartmentFactory().pk,
+        "is_active": "on",
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-01-05",
+        "date_joined_1": "09:00:00",
+    }
+
+    response = admin_client.post(
+        reverse("admin:accounts_user_change", args=[user.pk]), data
+    )
+
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action="user_changed", target_id=str(user.pk))
+    assert entry.before["role"] == "applicant"
+    assert entry.after["role"] == "reviewer"
+
+
+def test_changing_a_department_is_audited(admin_client):
+    department = DepartmentFactory(name="区甲局", code="11511301008778175U")
+
+    admin_client.post(
+        reverse("admin:accounts_department_change", args=[department.pk]),
+        {
+            "code": department.code,
+            "name": "区乙局",
+            "region_code": "",
+            "phone": "",
+            "address": "",
+            "description": "",
+            "is_active": "on",
+            "sort_order": 0,
+        },
+    )
+
+    entry = AuditEntry.objects.get(action="department_changed")
+    assert entry.before["name"] == "区甲局"
+    assert entry.after["name"] == "区乙局"

@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from smartapproval.accounts.models import Role
 from smartapproval.accounts.tests.factories import StaffFactory, UserFactory
+from smartapproval.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +43,37 @@ def test_me_asks_an_anonymous_caller_to_log_in(client):
 
     assert response.status_code in (401, 403)
     assert response.json()["message"]
+
+
+def test_token_is_issued_for_a_correct_password_and_audited(client):
+    user = UserFactory(username="api-user")
+    user.set_password("a long enough passphrase")
+    user.save()
+
+    first = client.post(
+        reverse("auth-token"),
+        {"username": "api-user", "password": "a long enough passphrase"},
+    )
+    second = client.post(
+        reverse("auth-token"),
+        {"username": "api-user", "password": "a long enough passphrase"},
+    )
+
+    assert first.status_code == 200
+    assert first.json()["token"] == second.json()["token"]
+    assert AuditEntry.objects.filter(action="api_token_issued").count() == 1
+    me = client.get(
+        reverse("accounts-me"), HTTP_AUTHORIZATION=f"Token {first.json()['token']}"
+    )
+    assert me.json()["username"] == "api-user"
+
+
+def test_token_is_refused_in_chinese_for_a_wrong_password(client):
+    UserFactory(username="api-user")
+
+    response = client.post(
+        reverse("auth-token"), {"username": "api-user", "password": "wrong"}
+    )
+
+    assert response.status_code == 400
+    assert "无法使用提供的认证信息登录" in response.json()["message"]
