@@ -1,6 +1,8 @@
 """Service items (事项) with the national implementation-list elements."""
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -264,3 +266,80 @@ class ServiceItemVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} v{self.version}"
+
+
+class ReviewProcess(models.Model):
+    """One version of a review route (审查路线): a BPMN 2.0 process.
+
+    A route belongs to an item, or is a shipped template named by ``key``
+    when it has no item. Each import adds a version and makes it the active
+    one; earlier versions stay, since a case keeps running on the version it
+    started with.
+    """
+
+    item = models.ForeignKey(
+        ServiceItem,
+        verbose_name=_("service item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="review_processes",
+    )
+    key = models.SlugField(
+        _("template key"),
+        max_length=60,
+        blank=True,
+        help_text=_("Names a shipped route template, e.g. single-department."),
+    )
+    version = models.PositiveIntegerField(_("version"))
+    process_id = models.CharField(_("BPMN process id"), max_length=255)
+    name = models.CharField(_("name"), max_length=200)
+    bpmn_xml = models.TextField(_("BPMN XML"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    user_tasks = models.JSONField(_("user tasks"), default=list, blank=True)
+    warnings = models.JSONField(_("import warnings"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("review process")
+        verbose_name_plural = _("review processes")
+        ordering = ["item_id", "key", "-version"]
+        constraints = [
+            models.CheckConstraint(
+                name="review_process_item_or_key",
+                condition=models.Q(item__isnull=False) | ~models.Q(key=""),
+            ),
+            models.UniqueConstraint(
+                fields=["item", "version"],
+                condition=models.Q(item__isnull=False),
+                name="review_process_item_version_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["key", "version"],
+                condition=models.Q(item__isnull=True),
+                name="review_process_key_version_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=models.Q(item__isnull=False, is_active=True),
+                name="review_process_one_active_per_item",
+            ),
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=models.Q(item__isnull=True, is_active=True),
+                name="review_process_one_active_per_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.item.name if self.item_id else self.key
+        return f"{owner} {self.name} v{self.version}"

@@ -37,6 +37,9 @@ def logging_config(level: str) -> dict:
             "django.request": {"level": "ERROR"},
             "axes": {"level": "WARNING"},
             "gunicorn.access": {"level": "WARNING"},
+            # SpiffWorkflow logs every task state change, with the task data
+            # attached, whenever its logger has no level of its own.
+            "spiff": {"level": "WARNING"},
         },
     }
 
