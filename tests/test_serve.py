@@ -79,7 +79,17 @@ def test_welcome_line_names_a_reachable_address(host, url):
     line = serve.welcome_line(host=host, port=8000, demo=True)
 
     assert line.startswith(f"智慧审批已启动: {url}")
-    assert "enterprise / clerk / reviewer / manager / admin" in line
+    named = line.split("演示账号 ")[1].split("，")[0].split(" / ")
+    assert named == [
+        "enterprise",
+        "citizen",
+        "clerk",
+        "reviewer",
+        "reviewer2",
+        "approver",
+        "manager",
+        "admin",
+    ]
     assert "demo12345" in line
 
 

@@ -40,7 +40,9 @@ log = structlog.get_logger(__name__)
 STOP_TIMEOUT = 35
 READY_TIMEOUT = 60
 POLL_INTERVAL = 0.5
-DEMO_USERS = "enterprise / clerk / reviewer / manager / admin"
+DEMO_USERS = (
+    "enterprise / citizen / clerk / reviewer / reviewer2 / approver / manager / admin"
+)
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - the published demo password
 
 
