@@ -6,9 +6,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -16,8 +21,15 @@ from smartapproval.catalogue import rules
 from smartapproval.catalogue.models import (
     ItemStatus,
     MaterialRequirement,
+    ReviewProcess,
     ServiceItem,
     ServiceItemVersion,
+)
+from smartapproval.catalogue.processes import (
+    MAX_XML_BYTES,
+    ProcessRefusedError,
+    process_for_item,
+    process_import,
 )
 from smartapproval.catalogue.services import (
     EDITABLE_FIELDS,
@@ -104,6 +116,31 @@ class WithdrawForm(forms.Form):
     )
 
 
+class RouteUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("BPMN file"),
+        help_text=_(
+            "A BPMN 2.0 file (.bpmn or .xml) of at most 2 MB, drawn to the "
+            "conventions of the review routes."
+        ),
+    )
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave empty to use the name of the process in the file."),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_XML_BYTES:
+            raise forms.ValidationError(
+                gettext("The file is larger than %(size)s MB.")
+                % {"size": MAX_XML_BYTES // (1024 * 1024)}
+            )
+        return upload
+
+
 @admin.register(ServiceItem)
 class ServiceItemAdmin(admin.ModelAdmin):
     form = ServiceItemAdminForm
@@ -130,6 +167,7 @@ class ServiceItemAdmin(admin.ModelAdmin):
         "source",
         "created_at",
         "updated_at",
+        "review_route_display",
     )
     actions = ["confirm_legal_limit", "publish", "withdraw"]
     fieldsets = (
@@ -174,6 +212,7 @@ class ServiceItemAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (_("Review route"), {"fields": ("review_route_display",)}),
         (
             _("Guide"),
             {
@@ -205,6 +244,111 @@ class ServiceItemAdmin(admin.ModelAdmin):
     @admin.display(description=_("promised time limit"))
     def promised_limit_display(self, item: ServiceItem) -> str:
         return item.promised_limit_text
+
+    @admin.display(description=_("active route"))
+    def review_route_display(self, item: ServiceItem) -> str:
+        if item.pk is None:
+            return gettext("A route can be uploaded once the item is saved.")
+
+        route = process_for_item(item=item)
+        upload = reverse("admin:catalogue_serviceitem_upload_route", args=[item.pk])
+        if route is None:
+            return format_html(
+                '{} <a class="button" href="{}">{}</a>',
+                gettext("No route of its own, and no template is installed."),
+                upload,
+                gettext("Upload a new version"),
+            )
+        if route.item_id == item.pk:
+            text = gettext("Version %(version)s: %(name)s") % {
+                "version": route.version,
+                "name": route.name,
+            }
+        else:
+            text = gettext(
+                "No route of its own; new cases run on the template %(key)s "
+                "(%(name)s, version %(version)s)."
+            ) % {"key": route.key, "name": route.name, "version": route.version}
+        return format_html(
+            '{} <a href="{}">{}</a> <a class="button" href="{}">{}</a>',
+            text,
+            reverse("admin:catalogue_reviewprocess_change", args=[route.pk]),
+            gettext("Route diagram"),
+            upload,
+            gettext("Upload a new version"),
+        )
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/upload-route/",
+                self.admin_site.admin_view(self.upload_route_view),
+                name="catalogue_serviceitem_upload_route",
+            ),
+            *super().get_urls(),
+        ]
+
+    def upload_route_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Upload a route file as the item's new version, through the import."""
+        item = self.get_object(request, unquote(object_id))
+        if item is None:
+            raise Http404
+        if not (
+            self.has_view_or_change_permission(request, item)
+            and request.user.has_perm("catalogue.add_reviewprocess")
+        ):
+            raise PermissionDenied
+
+        current = process_for_item(item=item)
+        posted = request.method == "POST"
+        form = RouteUploadForm(*((request.POST, request.FILES) if posted else ()))
+        if posted and form.is_valid():
+            try:
+                route = process_import(
+                    actor=request.user,
+                    item=item,
+                    xml=form.cleaned_data["file"].read(),
+                    name=form.cleaned_data["name"],
+                )
+            except ProcessRefusedError as refusal:
+                for issue in refusal.issues:
+                    form.add_error("file", issue.message)
+            except ServiceError as exc:
+                form.add_error("file", exc.message)
+            else:
+                if current is not None and route.pk == current.pk:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "The file is the same as the active version "
+                            "%(version)s; no version was added."
+                        )
+                        % {"version": route.version},
+                        messages.WARNING,
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "Version %(version)s of the route is stored and active "
+                            "for new cases; cases under way keep their version."
+                        )
+                        % {"version": route.version},
+                        messages.SUCCESS,
+                    )
+                return redirect("admin:catalogue_reviewprocess_change", route.pk)
+
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Upload a new version of the review route"),
+            "item": item,
+            "current": current,
+            "form": form,
+        }
+        return TemplateResponse(
+            request, "admin/catalogue/reviewprocess/upload.html", context
+        )
 
     def save_model(
         self,
@@ -362,6 +506,156 @@ class ServiceItemVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ReviewProcess)
+class ReviewProcessAdmin(admin.ModelAdmin):
+    """Versions of review routes, read-only: each is drawn as a diagram.
+
+    A stored version never changes and is never deleted, since cases run on
+    it and it is part of their legal record; a new version comes from an
+    upload on the item's page.
+    """
+
+    change_form_template = "admin/catalogue/reviewprocess/change_form.html"
+    list_display = (
+        "owner_display",
+        "version",
+        "name",
+        "is_active",
+        "uploaded_by",
+        "uploaded_at",
+        "warning_count",
+    )
+    list_display_links = ("owner_display", "version")
+    list_filter = ("is_active",)
+    search_fields = (
+        "name",
+        "key",
+        "process_id",
+        "item__name",
+        "=item__implementation_code",
+    )
+    list_select_related = ("item", "uploaded_by")
+    list_per_page = 50
+    fields = (
+        "item",
+        "key",
+        ("version", "is_active"),
+        "name",
+        "process_id",
+        ("uploaded_by", "uploaded_at"),
+        "sha256",
+    )
+    readonly_fields = (
+        "item",
+        "key",
+        "version",
+        "is_active",
+        "name",
+        "process_id",
+        "uploaded_by",
+        "uploaded_at",
+        "sha256",
+    )
+
+    @admin.display(description=_("service item or template"), ordering="item__name")
+    def owner_display(self, process: ReviewProcess) -> str:
+        if process.item_id:
+            return process.item.name
+        return gettext("Template %(key)s") % {"key": process.key}
+
+    @admin.display(description=_("warnings"))
+    def warning_count(self, process: ReviewProcess) -> int:
+        return len(process.warnings)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        if obj is None:
+            return fields
+        # A route belongs to an item or is a template, never both.
+        hidden = "key" if obj.item_id else "item"
+        return tuple(name for name in fields if name != hidden)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: ReviewProcess | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(_diagram_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def _diagram_context(request: HttpRequest, process: ReviewProcess) -> dict[str, Any]:
+    """What the diagram page shows beside the stored fields."""
+    if process.item_id:
+        scope = Q(item=process.item_id)
+    else:
+        scope = Q(item__isnull=True, key=process.key)
+    versions = (
+        ReviewProcess.objects.filter(scope)
+        .select_related("uploaded_by")
+        .order_by("-version")
+    )
+    upload_url = ""
+    if process.item_id and request.user.has_perm("catalogue.add_reviewprocess"):
+        upload_url = reverse(
+            "admin:catalogue_serviceitem_upload_route", args=[process.item_id]
+        )
+
+    return {
+        "route_xml": process.bpmn_xml,
+        "route_tasks": [_task_row(task) for task in process.user_tasks],
+        "route_labels": {
+            "failed": gettext("The diagram cannot be drawn:"),
+            "no_diagram": gettext(
+                "The file has no diagram (BPMN DI), so only its tasks are listed below."
+            ),
+        },
+        "route_warnings": process.warnings,
+        "route_versions": versions,
+        "upload_url": upload_url,
+    }
+
+
+def _task_row(task: dict[str, Any]) -> dict[str, str]:
+    """Describe a human task of a route in words, for the page and the diagram."""
+    roles = {
+        "lead": gettext("lead department"),
+        "co": gettext("co-department"),
+        "applicant": gettext("applicant"),
+    }
+    units = {
+        "working_days": gettext("%(value)s working days"),
+        "working_hours": gettext("%(value)s working hours"),
+    }
+    limit = ""
+    if task.get("limit") and task.get("limit_unit") in units:
+        limit = units[task["limit_unit"]] % {"value": task["limit"]}
+
+    return {
+        "id": task.get("id", ""),
+        "name": task.get("name") or task.get("id", ""),
+        "role": roles.get(task.get("department_role", ""), ""),
+        "department": task.get("department", ""),
+        "limit": limit,
+        "lane": task.get("lane", ""),
+        "outcome_variable": task.get("outcome_variable", ""),
+    }
 
 
 def _materials_from(formsets: list[Any]) -> list[dict[str, Any]] | None:
