@@ -136,8 +136,13 @@ class CalendarYearAdmin(admin.ModelAdmin):
         if not self.has_import_permission(request):
             raise PermissionDenied
 
-        form = ScheduleImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        # Bound on every POST, even one without a file, so the form says the
+        # file is missing instead of showing itself again silently.
+        if request.method == "POST":
+            form = ScheduleImportForm(request.POST, request.FILES)
+        else:
+            form = ScheduleImportForm()
+        if form.is_bound and form.is_valid():
             try:
                 data = schedule_from_file(form.cleaned_data["file"].read())
                 year = calendar_import_schedule(actor=request.user, data=data)

@@ -544,6 +544,16 @@ def test_admin_import_page_names_the_wrong_entry(client, admin_user, tmp_path):
     assert not CalendarYear.objects.exists()
 
 
+def test_admin_import_without_a_file_says_the_file_is_missing(client, admin_user):
+    client.force_login(admin_user)
+
+    response = client.post(reverse("admin:core_calendaryear_import"), {})
+
+    assert response.status_code == 200
+    assert "该字段是必填项" in response.content.decode()
+    assert not CalendarYear.objects.exists()
+
+
 def test_admin_import_needs_the_permission(client):
     staff = CalendarAdminFactory(is_superuser=False)
     client.force_login(staff)
