@@ -1,8 +1,10 @@
 """The feasibility-study approval from application to closing, in a browser.
 
 An enterprise applies online for the real item of the shipped catalogue, the
-window clerk accepts, the reviewer completes every review step, the clerk
-issues the result and closes the case, and the enterprise sees it closed.
+window clerk accepts, three reviewers complete the review steps one each
+(审查, 审核, 审批: the same person may not take two), the clerk issues the
+result and closes the case from the workbench, and the enterprise sees it
+closed.
 Each step reads the page as a user does: visible Chinese text, buttons and
 links by their names.
 """
@@ -157,25 +159,47 @@ def test_enterprise_applies_and_the_centre_approves_and_closes(
         )
         see(staff_phone, "查看已记录")
 
-        # The reviewer completes each review step; the last one decides.
-        reviewer = log_in(browser, live_server.url, "reviewer")
-        expect(reviewer.get_by_role("heading", level=1)).to_have_text("工作台")
-        reviewer.get_by_role("link", name=number).click()
-        for step in ("审查", "审核", "审批"):
+        # Each review step by its own reviewer, from their workbench; no one
+        # is offered a direct decision while the steps run.
+        for username, step in (
+            ("reviewer", "审查"),
+            ("reviewer2", "审核"),
+            ("approver", "审批"),
+        ):
+            reviewer = log_in(browser, live_server.url, username)
+            expect(reviewer.get_by_role("heading", level=1)).to_have_text("工作台")
+            reviewer.get_by_role("link", name=number).click()
+            expect(reviewer.get_by_text("作出决定", exact=True)).to_have_count(0)
             card = reviewer.locator(".task-card").filter(has_text=step)
             expect(card).to_be_visible()
             card.get_by_label("同意", exact=True).check()
             card.get_by_label("办理意见").fill(f"{step}通过")
             card.get_by_role("button", name="完成本环节").click()
             see(reviewer, f"{step}：同意。")
+            if step == "审查":
+                # The next step is a colleague's.
+                see(reviewer, "本环节由同事办理")
+                expect(reviewer.get_by_role("button", name="完成本环节")).to_have_count(
+                    0
+                )
         see(reviewer, "审查已完成，决定：准予许可。")
         expect(reviewer.locator(".case-head .status")).to_have_text("已决定")
         expect(reviewer.locator(".case-head")).to_contain_text("准予许可")
 
-        # The clerk issues the result and closes the case.
-        clerk.reload()
+        # The clerk finds the decided case under 待出证, issues the result,
+        # then finds it under 待办结 and closes it.
+        clerk.goto("/staff/")
+        expect(clerk.get_by_role("heading", name="待出证")).to_be_visible()
+        expect(clerk.get_by_role("heading", name="待办任务")).to_have_count(0)
+        clerk.locator("section").filter(
+            has=clerk.get_by_role("heading", name="待出证")
+        ).get_by_role("link", name=number).click()
         clerk.get_by_role("button", name="出证送达").click()
         see(clerk, "已出证送达。")
+        clerk.goto("/staff/")
+        clerk.locator("section").filter(
+            has=clerk.get_by_role("heading", name="待办结")
+        ).get_by_role("link", name=number).click()
         clerk.get_by_role("button", name="办结", exact=True).click()
         see(clerk, "已办结。")
         expect(clerk.locator(".case-head .status")).to_have_text("已办结")

@@ -197,7 +197,10 @@ def task_due_compute(task: Task) -> ComputedDue | None:
     )
 
 
-def _clock_for(due: date | None, today: date) -> Clock:
+def _clock_for(due: date | None, today: date, *, start: date | None) -> Clock:
+    """Colour a running clock: red when overdue; yellow when the working days
+    left are at most the warning threshold and fewer than the whole limit, so
+    that a short limit (审查's two days) never starts yellow."""
     if due is None:
         return Clock(colour=Colour.GREEN, due=None, running=False)
 
@@ -222,11 +225,16 @@ def _clock_for(due: date | None, today: date) -> Clock:
         if due > today
         else 0
     )
-    colour = (
-        Colour.YELLOW
-        if remaining <= settings.SMARTAPPROVAL_WARNING_DAYS
-        else Colour.GREEN
+    # The whole limit counts from the day after the start, as the due date.
+    whole = (
+        workdays.working_days_between(start + timedelta(days=1), due)
+        if start is not None and due > start
+        else 0
     )
+    warned = remaining <= settings.SMARTAPPROVAL_WARNING_DAYS and (
+        start is None or remaining < whole
+    )
+    colour = Colour.YELLOW if warned else Colour.GREEN
     return Clock(
         colour=colour,
         due=due,
@@ -270,7 +278,7 @@ def case_clock(case: Case, *, today: date | None = None) -> Clock:
         return Clock(colour=Colour.GREEN, due=due, running=False)
     if case.status == CaseStatus.SUSPENDED:
         return _paused_clock(case, due, today)
-    return _clock_for(due, today)
+    return _clock_for(due, today, start=case.accepted_on)
 
 
 def task_clock(task: Task, *, today: date | None = None) -> Clock:
@@ -280,7 +288,7 @@ def task_clock(task: Task, *, today: date | None = None) -> Clock:
         return Clock(colour=Colour.GREEN, due=task.due_on, running=False)
     if task.case.status == CaseStatus.SUSPENDED:
         return _paused_clock(task.case, task.due_on, today)
-    return _clock_for(task.due_on, today)
+    return _clock_for(task.due_on, today, start=task.started_on)
 
 
 def case_colour(case: Case) -> str:

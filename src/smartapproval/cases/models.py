@@ -159,6 +159,12 @@ class Case(models.Model):
     )
     contact_name = models.CharField(_("contact"), max_length=60)
     contact_phone = models.CharField(_("contact phone"), max_length=20)
+    # What the applicant typed, kept with the case: the library entry may be
+    # another account's or a window's and is not changed by every case.
+    applicant_address = models.CharField(_("address"), max_length=200, blank=True)
+    legal_representative = models.CharField(
+        _("legal representative"), max_length=60, blank=True
+    )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("registered by"),

@@ -14,11 +14,13 @@ from django.http import Http404
 from django.utils.translation import gettext
 
 from smartapproval.accounts.models import Role, User
-from smartapproval.cases import deadlines
+from smartapproval.cases import deadlines, transitions
 from smartapproval.cases.models import (
     Case,
+    CaseAction,
     CaseEvent,
     CaseMaterial,
+    CaseStatus,
     Task,
     TaskStatus,
 )
@@ -96,22 +98,80 @@ def task_get_for_user(*, user: User | None, pk: int) -> Task:
     return task
 
 
-def task_inbox_for_user(*, user: User | None) -> list[Task]:
-    """List the open tasks of the user's department, soonest due first.
+def _done_elsewhere_by(user: User) -> QuerySet[Task]:
+    """Tasks ``user`` completed at another node of the outer task's case."""
+    return Task.objects.filter(
+        case=OuterRef("case"), status=TaskStatus.DONE, completed_by=user
+    ).exclude(node_key=OuterRef("node_key"))
 
-    Each task carries ``clock`` (deadlines.Clock) with its colour: green,
-    yellow when few working days are left, red when overdue; never yellow
-    or red while the case is suspended.
+
+def task_excluded_for_user(*, task: Task, user: User | None) -> bool:
+    """Tell whether separation of duties keeps ``user`` from ``task``.
+
+    A person who completed one node of a case's route may not complete
+    another node of it; the same node again (after a return) is theirs.
     """
-    tasks = list(
-        task_visible_for_user(user=user)
-        .filter(status=TaskStatus.OPEN)
-        .order_by("due_on", "created_at", "pk")
+    if not _is_user(user):
+        return True
+    return (
+        Task.objects.filter(
+            case_id=task.case_id, status=TaskStatus.DONE, completed_by=user
+        )
+        .exclude(node_key=task.node_key)
+        .exists()
     )
+
+
+def task_inbox_for_user(*, user: User | None) -> list[Task]:
+    """List the open tasks the user acts on or watches, soonest due first.
+
+    Reviewers get their department's open tasks they may complete, without
+    those separation of duties keeps from them; centre managers and
+    administrators watch every open task (read-only); anyone else, window
+    clerks included, gets none. Each task carries ``clock``
+    (deadlines.Clock) with its colour: green, yellow when few working days
+    are left, red when overdue; never yellow or red while the case is
+    suspended.
+    """
+    tasks = task_visible_for_user(user=user).filter(status=TaskStatus.OPEN)
+    if not _is_user(user):
+        return []
+    if user.sees_all_departments:
+        pass
+    elif transitions.role_may(user.role, CaseAction.COMPLETE_TASK):
+        tasks = tasks.exclude(Exists(_done_elsewhere_by(user)))
+    else:
+        return []
+
+    tasks = list(tasks.order_by("due_on", "created_at", "pk"))
     today = workdays.beijing_today()
     for task in tasks:
         task.clock = deadlines.task_clock(task, today=today)
     return tasks
+
+
+# The window's to-do lists on the workbench: accept, issue the result, close.
+CLERK_WORKLISTS = (CaseStatus.SUBMITTED, CaseStatus.DECIDED, CaseStatus.RESULT_ISSUED)
+
+
+def case_worklist_for_user(*, user: User | None, status: str) -> QuerySet[Case]:
+    """Return the cases in ``status`` waiting for the user, oldest first.
+
+    Window clerks get their own department's cases (the ones they may act
+    on); centre managers and administrators watch every department's;
+    anyone else gets none.
+    """
+    cases = case_list_for_user(user=user, status=status)
+    if not _is_user(user):
+        return cases.none()
+    if user.sees_all_departments:
+        pass
+    elif user.role == Role.CLERK and user.department_id:
+        cases = cases.filter(department_id=user.department_id)
+    else:
+        return cases.none()
+
+    return cases.order_by("submitted_at", "pk")
 
 
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:

@@ -53,7 +53,9 @@ from smartapproval.catalogue.models import ApplicantScope, ServiceItem
 from smartapproval.core import codes
 from smartapproval.core import deadlines as workdays
 from smartapproval.core.api import ServiceError
+from smartapproval.parties import selectors as party_selectors
 from smartapproval.parties import services as parties
+from smartapproval.parties.models import Enterprise, Person
 
 log = structlog.get_logger(__name__)
 
@@ -134,6 +136,22 @@ def _ensure_may_complete(task: Task, actor: User) -> None:
     if actor is None or not _sees_department(actor, task.department_id):
         raise Http404(gettext("No such task."))
     transitions.ensure_role(actor, A.COMPLETE_TASK)
+
+
+def _ensure_other_node_not_done_by(task: Task, actor: User) -> None:
+    """Refuse a second node of the same case's route to the same person.
+
+    Separation of duties: whoever examined a case (审查) may not also check
+    (审核) or approve (审批) it. The same node again after a return is
+    allowed.
+    """
+    if selectors.task_excluded_for_user(task=task, user=actor):
+        raise ServiceError(
+            gettext("The same person cannot handle two review steps of one case."),
+            field="task",
+            code="separation_of_duties",
+            status=409,
+        )
 
 
 # Recording
@@ -408,26 +426,53 @@ def _recent_duplicate(
     return rows.exists()
 
 
-def _applicant_record(*, actor: User, applicant: dict, account: User | None):
-    if applicant["kind"] == ApplicantKind.PERSON:
-        return parties.person_record(
+# The applicant field a refusal of the libraries concerns.
+_PARTY_FIELDS = {
+    "id_number": "applicant.code",
+    "uscc": "applicant.code",
+    "name": "applicant.name",
+    "phone": "applicant.contact_phone",
+    "address": "applicant.address",
+    "legal_representative": "applicant.legal_representative",
+    "legal_representative_id_number": "applicant.legal_representative_id_number",
+}
+
+
+def _applicant_record(
+    *, actor: User, applicant: dict, account: User | None, online: bool
+) -> Person | Enterprise:
+    """Record the applicant in the library under the libraries' rule.
+
+    An online application changes only the entry of the applicant's own
+    account and is refused for another account's entry; a window
+    registration, where the clerk checked the ID card, may update any entry.
+    The case keeps its own copy of what was typed either way.
+    """
+    try:
+        if applicant["kind"] == ApplicantKind.PERSON:
+            return parties.person_record(
+                actor=actor,
+                name=applicant["name"],
+                id_number=applicant["code"],
+                phone=applicant["contact_phone"],
+                address=applicant["address"],
+                account=account,
+                online=online,
+            )
+        return parties.enterprise_record(
             actor=actor,
             name=applicant["name"],
-            id_number=applicant["code"],
-            phone=applicant["contact_phone"],
+            uscc=applicant["code"],
+            legal_representative=applicant["legal_representative"],
+            legal_representative_id_number=applicant["legal_representative_id_number"],
             address=applicant["address"],
+            phone=applicant["contact_phone"],
             account=account,
+            online=online,
         )
-    return parties.enterprise_record(
-        actor=actor,
-        name=applicant["name"],
-        uscc=applicant["code"],
-        legal_representative=applicant["legal_representative"],
-        legal_representative_id_number=applicant["legal_representative_id_number"],
-        address=applicant["address"],
-        phone=applicant["contact_phone"],
-        account=account,
-    )
+    except ServiceError as error:
+        error.field = _PARTY_FIELDS.get(error.field or "", error.field)
+        raise
 
 
 def _case_create(
@@ -462,6 +507,16 @@ def _case_create(
         if existing is not None:
             log.info("case_submission_replayed", case_id=existing.pk)
             return SubmitResult(case=existing, created=False)
+
+    # Another account's library entry is refused before a number is taken.
+    if action == A.SUBMIT and account is not None:
+        try:
+            party_selectors.party_online_ensure_claimable(
+                kind=cleaned["kind"], code=cleaned["code"], account=account
+            )
+        except ServiceError as error:
+            error.field = "applicant.code"
+            raise
 
     fingerprint = _fingerprint(item, cleaned, form_data, checked)
     duplicate = not key and _recent_duplicate(
@@ -552,6 +607,8 @@ def _case_insert(
         applicant_code=applicant["code"],
         contact_name=applicant["contact_name"],
         contact_phone=applicant["contact_phone"],
+        applicant_address=applicant["address"],
+        legal_representative=applicant["legal_representative"],
         registered_by=registered_by,
         form_data=form_data,
         idempotency_key=key,
@@ -559,7 +616,9 @@ def _case_insert(
         submitted_at=timezone.now(),
     )
 
-    party = _applicant_record(actor=actor, applicant=applicant, account=account)
+    party = _applicant_record(
+        actor=actor, applicant=applicant, account=account, online=action == A.SUBMIT
+    )
     if applicant["kind"] == ApplicantKind.PERSON:
         case.person = party
         case.save(update_fields=["person"])
@@ -598,6 +657,12 @@ def case_submit(
     ``legal_representative_id_number``. The same ``idempotency_key`` from the
     same account always gives back the same case. Call it outside a
     transaction: the case number is taken in its own.
+
+    The applicant libraries change only for an entry linked to the actor's
+    account (or a new one, linked to it); a code whose entry belongs to
+    another account is refused with a 409 on ``applicant.code``, and an
+    unlinked entry is left as the window recorded it. The case keeps what
+    was typed, address included.
     """
     transitions.ensure_role(actor, A.SUBMIT)
 
@@ -1101,10 +1166,32 @@ def case_withdraw(*, case: Case, actor: User, reason: str = "") -> Case:
 
 @transaction.atomic
 def case_decide(*, case: Case, actor: User, decision: str, reason: str = "") -> Case:
-    """Record the decision: approve, or deny with the reason the applicant gets."""
+    """Record the decision: approve, or deny with the reason the applicant gets.
+
+    Only for a case in review without open route tasks: while the review
+    chain runs, its last node decides (``task_complete``), and a direct
+    decision is refused with a 409. Only a denial's reason reaches the
+    applicant; a reason given with an approval stays in the audit trail.
+    """
     case = _lock(case)
     _ensure_may_act(case, actor, A.DECIDE)
     transitions.ensure_allowed(case, A.DECIDE)
+    if case.tasks.filter(status=TaskStatus.OPEN).exists():
+        raise ServiceError(
+            gettext(
+                "The review steps are not finished; the decision cannot be "
+                "made directly."
+            ),
+            field="decision",
+            code="review_not_finished",
+            status=409,
+        )
+
+    return _decide(case=case, actor=actor, decision=decision, reason=reason)
+
+
+def _decide(*, case: Case, actor: User, decision: str, reason: str) -> Case:
+    """Decide the locked case; the caller checked who acts and when."""
     if decision not in Decision.values:
         raise ServiceError(
             gettext("Choose approve or deny."), field="decision", code="invalid_choice"
@@ -1114,10 +1201,12 @@ def case_decide(*, case: Case, actor: User, decision: str, reason: str = "") -> 
         raise ServiceError(
             gettext("A denial needs the reason."), field="reason", code="required"
         )
+    # Approval opinions are internal; the applicant gets a denial's reason.
+    public_reason = reason if decision == Decision.DENIED else ""
 
     cancelled = _tasks_cancel(case)
     case.decision = decision
-    case.decision_reason = reason
+    case.decision_reason = public_reason
     case.decided_at = timezone.now()
     status_from = _move(case, A.DECIDE)
     case.save()
@@ -1126,8 +1215,12 @@ def case_decide(*, case: Case, actor: User, decision: str, reason: str = "") -> 
         actor=actor,
         action=A.DECIDE,
         status_from=status_from,
-        note=reason,
-        after={"decision": decision, "tasks_cancelled": cancelled},
+        note=public_reason,
+        after={
+            "decision": decision,
+            "tasks_cancelled": cancelled,
+            **({"internal_reason": reason} if reason and not public_reason else {}),
+        },
     )
 
     return case
@@ -1226,6 +1319,7 @@ def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -
             status=409,
         )
     transitions.ensure_allowed(case, A.COMPLETE_TASK)
+    _ensure_other_node_not_done_by(task, actor)
     if outcome not in TaskOutcome.values:
         raise ServiceError(
             gettext("Choose approve, deny or return."),
@@ -1267,7 +1361,11 @@ def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -
 
     step = routes.route_get(case.route_key).on_task_completed(task, outcome)
     if step.finished:
-        case_decide(case=case, actor=actor, decision=step.decision, reason=opinion)
+        # The route's last node decides: the case is locked and the actor
+        # checked above. An approving opinion stays on the task.
+        transitions.ensure_role(actor, A.DECIDE)
+        transitions.ensure_allowed(case, A.DECIDE)
+        _decide(case=case, actor=actor, decision=step.decision, reason=opinion)
 
     transaction.on_commit(
         partial(

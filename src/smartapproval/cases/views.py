@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from smartapproval.accounts.models import ApplicantKind, User
+from smartapproval.accounts.models import ApplicantKind, Role, User
 from smartapproval.audit.services import audit_reveal
 from smartapproval.cases import deadlines, selectors, services
 from smartapproval.cases.models import Case, CaseStatus, TaskStatus
@@ -31,6 +31,7 @@ from smartapproval.cases.views_actions import (
     TaskCompleteForm,
     page_actions_for,
     task_completable_by,
+    task_role_of,
 )
 from smartapproval.core import deadlines as workdays
 from smartapproval.core.api import ServiceError
@@ -68,22 +69,69 @@ def form_error_add(form: forms.Form, error: ServiceError) -> None:
 # Inbox and search
 
 
+@dataclass(frozen=True)
+class Worklist:
+    """One to-do list of the workbench: cases in one status."""
+
+    status: str
+    title: str
+    empty: str
+    cases: list[Case]
+    count: int
+
+
+WORKLIST_TEXTS = {
+    CaseStatus.SUBMITTED: (
+        _("Waiting for acceptance"),
+        _("No case is waiting for acceptance."),
+    ),
+    CaseStatus.DECIDED: (
+        _("Waiting for the result to be issued"),
+        _("No decided case is waiting for its result."),
+    ),
+    CaseStatus.RESULT_ISSUED: (
+        _("Waiting to be closed"),
+        _("No case is waiting to be closed."),
+    ),
+}
+
+
 @staff_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    """The workbench: open tasks, cases waiting to be accepted, today's intake."""
+    """The workbench: what the user can act on now, and today's intake.
+
+    Reviewers see the review tasks they may complete; window clerks their
+    department's cases to accept, to issue the result of and to close;
+    centre managers and administrators all of it, read-only.
+    """
     user = request.user
     today = workdays.beijing_today()
     tasks = selectors.task_inbox_for_user(user=user)
-    waiting = selectors.case_list_for_user(user=user, status=CaseStatus.SUBMITTED)
+    worklists = []
+    for status in selectors.CLERK_WORKLISTS:
+        cases = selectors.case_worklist_for_user(user=user, status=status)
+        title, empty = WORKLIST_TEXTS[status]
+        worklists.append(
+            Worklist(
+                status=status,
+                title=str(title),
+                empty=str(empty),
+                cases=list(cases[:INBOX_WAITING_LIMIT]),
+                count=cases.count(),
+            )
+        )
     received_today = selectors.cases_received_on(day=today, user=user).count()
+    watches = user.sees_all_departments
 
     return render(
         request,
         "cases/inbox.html",
         {
             "tasks": tasks,
-            "waiting": waiting[:INBOX_WAITING_LIMIT],
-            "waiting_count": waiting.count(),
+            "show_tasks": watches or task_role_of(user),
+            "worklists": worklists,
+            "show_worklists": watches or user.role == Role.CLERK,
+            "read_only": watches,
             "received_today": received_today,
             "today": today,
         },
@@ -199,13 +247,17 @@ def _case_page(
     tasks = []
     for task in open_tasks:
         form = None
-        if task.pk in mine:
+        # Separation of duties: a colleague completes this step.
+        excluded = task.pk in mine and selectors.task_excluded_for_user(
+            task=task, user=user
+        )
+        if task.pk in mine and not excluded:
             form = (
                 bound
                 if isinstance(bound, TaskCompleteForm) and bound.task.pk == task.pk
                 else TaskCompleteForm(task=task)
             )
-        tasks.append((task, deadlines.task_clock(task), form))
+        tasks.append((task, deadlines.task_clock(task), form, excluded))
 
     missing = []
     if case.status in {CaseStatus.SUBMITTED, CaseStatus.CORRECTION_REQUESTED}:

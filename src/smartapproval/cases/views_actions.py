@@ -21,6 +21,7 @@ from smartapproval.cases.models import (
     PauseKind,
     Task,
     TaskOutcome,
+    TaskStatus,
 )
 from smartapproval.core import deadlines as workdays
 
@@ -296,13 +297,21 @@ def page_actions_for(*, user: User, case: Case) -> list[PageAction]:
     """
     if not (user.sees_all_departments or user.department_id == case.department_id):
         return []
+    # While the review chain runs its last node decides, not this action.
+    in_route = case.tasks.filter(status=TaskStatus.OPEN).exists()
 
     return [
         action
         for action in PAGE_ACTIONS.values()
         if transitions.is_allowed(case.status, action.verb)
         and transitions.role_may(user.role, action.verb)
+        and not (action.verb == A.DECIDE and in_route)
     ]
+
+
+def task_role_of(user: User) -> bool:
+    """Tell whether ``user``'s role completes review tasks."""
+    return transitions.role_may(user.role, A.COMPLETE_TASK)
 
 
 def task_completable_by(*, user: User, case: Case) -> bool:

@@ -203,6 +203,7 @@ class ApplyForm(MaterialsForm):
         "applicant.kind": "applicant_kind",
         "applicant.legal_representative": "legal_representative",
         "applicant.contact_phone": "contact_phone",
+        "applicant.address": "address",
     }
 
     def __init__(

@@ -1,16 +1,20 @@
 """Read the person and enterprise libraries with the rules of who sees what.
 
 Window clerks, centre managers and administrators search the whole library:
-the library is the centre's, not a department's. An applicant sees only the
-entries linked to their own account. Everyone else sees nothing.
+the library is the centre's, not a department's. A search needs a term, so
+nobody browses everyone; numbers come masked, and a full number only through
+the audited reveal. An applicant sees only the entries linked to their own
+account. Everyone else sees nothing.
 """
 
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from smartapproval.accounts.models import FULL_PII_ROLES, ApplicantKind, Role, User
 from smartapproval.core import codes
+from smartapproval.core.api import ServiceError
 from smartapproval.parties.models import Enterprise, Person
 
 LIBRARY_ROLES = frozenset({Role.CLERK, Role.MANAGER, Role.ADMIN})
@@ -31,40 +35,60 @@ def library_visible_to(user: User) -> bool:
 
 
 def full_pii_visible_to(user: User) -> bool:
-    """Whether ``user`` sees ID and phone numbers unmasked without a reveal."""
+    """Whether ``user``'s role sees a case's ID and phone numbers unmasked.
+
+    Only for the case pages of the user's own department, where the clerk
+    checks the ID card; the library itself always answers masked.
+    """
     return user.is_authenticated and user.role in FULL_PII_ROLES
 
 
+def library_query_missing(*, user: User, query: str) -> bool:
+    """Tell whether a staff search of the library lacks its search term."""
+    return library_searchable_by(user) and not " ".join((query or "").split())
+
+
 def person_list_for_user(*, user: User, query: str = "") -> QuerySet[Person]:
-    """Return the persons ``user`` may see, matching ``query`` if given.
+    """Return the persons ``user`` may see, matching ``query``.
 
     ``query`` matches a resident ID number or phone number exactly, or a
-    part of the name.
+    part of the name. Staff must search: without a term they get nothing,
+    never the whole library. An applicant gets their own entries.
     """
-    if library_searchable_by(user):
-        persons = Person.objects.all()
-    elif library_visible_to(user):
-        persons = Person.objects.filter(account=user)
-    else:
-        persons = Person.objects.none()
+    if library_query_missing(user=user, query=query):
+        return Person.objects.none()
 
-    return persons.filter(_search(query, code_field="id_number"))
+    return person_visible_to(user=user).filter(_search(query, code_field="id_number"))
+
+
+def person_visible_to(*, user: User) -> QuerySet[Person]:
+    """Return every person ``user`` may open one by one (detail, reveal)."""
+    if library_searchable_by(user):
+        return Person.objects.all()
+    if library_visible_to(user):
+        return Person.objects.filter(account=user)
+    return Person.objects.none()
 
 
 def enterprise_list_for_user(*, user: User, query: str = "") -> QuerySet[Enterprise]:
-    """Return the enterprises ``user`` may see, matching ``query`` if given.
+    """Return the enterprises ``user`` may see, matching ``query``.
 
     ``query`` matches a credit code or phone number exactly, or a part of the
-    name.
+    name. Staff must search, as for :func:`person_list_for_user`.
     """
-    if library_searchable_by(user):
-        enterprises = Enterprise.objects.all()
-    elif library_visible_to(user):
-        enterprises = Enterprise.objects.filter(account=user)
-    else:
-        enterprises = Enterprise.objects.none()
+    if library_query_missing(user=user, query=query):
+        return Enterprise.objects.none()
 
-    return enterprises.filter(_search(query, code_field="uscc"))
+    return enterprise_visible_to(user=user).filter(_search(query, code_field="uscc"))
+
+
+def enterprise_visible_to(*, user: User) -> QuerySet[Enterprise]:
+    """Return every enterprise ``user`` may open one by one (detail, reveal)."""
+    if library_searchable_by(user):
+        return Enterprise.objects.all()
+    if library_visible_to(user):
+        return Enterprise.objects.filter(account=user)
+    return Enterprise.objects.none()
 
 
 def _search(query: str, *, code_field: str) -> Q:
@@ -79,12 +103,42 @@ def _search(query: str, *, code_field: str) -> Q:
     )
 
 
+def party_of_other_account_error(*, field: str) -> ServiceError:
+    """The refusal of an online application with another account's code."""
+    return ServiceError(
+        gettext(
+            "This ID number is registered by another account. Apply from your "
+            "own account or at a service window."
+        ),
+        field=field,
+        code="party_of_other_account",
+        status=409,
+    )
+
+
+def party_online_ensure_claimable(*, kind: str, code: str, account: User) -> None:
+    """Refuse an online application whose code belongs to another account.
+
+    ``code`` is the normalised resident ID number (``kind`` person) or credit
+    code (``kind`` enterprise). A check before anything is written; the
+    library services check again under a row lock.
+    """
+    if kind == ApplicantKind.PERSON:
+        rows, field = Person.objects.filter(id_number=code), "id_number"
+    else:
+        rows, field = Enterprise.objects.filter(uscc=code), "uscc"
+    if rows.filter(account__isnull=False).exclude(account=account).exists():
+        raise party_of_other_account_error(field=field)
+
+
 def applicant_prefill(*, user: User) -> dict[str, str]:
     """Return the fields of the next application form for ``user``.
 
     The data come from the library entry linked to the account that changed
     last, of the applicant kind the account declares if it has one; an
-    account with no entry yet gets its own name and phone.
+    account with no entry yet gets its own name and phone. The contact is
+    always a person: for an enterprise the account's name, or the legal
+    representative when the account carries the enterprise's name.
     """
     persons = Person.objects.filter(account=user).order_by("-updated_at", "-pk")
     enterprises = Enterprise.objects.filter(account=user).order_by("-updated_at", "-pk")
@@ -113,17 +167,27 @@ def applicant_prefill(*, user: User) -> dict[str, str]:
             kind=ApplicantKind.ENTERPRISE,
             name=enterprise.name,
             code=enterprise.uscc,
-            contact_name=user.name or enterprise.legal_representative,
+            contact_name=_contact_person(user, enterprise),
             contact_phone=user.phone or enterprise.phone,
             legal_representative=enterprise.legal_representative,
             address=enterprise.address,
         )
+    # An enterprise account's name is its contact person's, not the
+    # enterprise's: the enterprise's name comes only from the library.
+    is_enterprise = user.applicant_kind == ApplicantKind.ENTERPRISE
     return _prefill(
         kind=user.applicant_kind,
-        name=user.name,
+        name="" if is_enterprise else user.name,
         contact_name=user.name,
         contact_phone=user.phone,
     )
+
+
+def _contact_person(user: User, enterprise: Enterprise) -> str:
+    name = " ".join((user.name or "").split())
+    if not name or name == " ".join(enterprise.name.split()):
+        return enterprise.legal_representative
+    return name
 
 
 def _prefill(

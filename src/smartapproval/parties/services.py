@@ -3,6 +3,13 @@
 Every case records its applicant here; the entry is keyed by the resident ID
 number or the unified social credit code, so recording the same applicant
 again updates one entry instead of adding a second.
+
+Who may change an entry depends on who vouches for the data. A window clerk
+has checked the ID card or the licence, so a window registration updates the
+entry (audited). An online application only proves who holds the account:
+it updates an entry linked to that account, creates a missing entry linked
+to it, leaves an unlinked entry (known from a window case) untouched and
+unlinked, and is refused when the entry belongs to another account.
 """
 
 import re
@@ -17,6 +24,7 @@ from smartapproval.accounts.models import User
 from smartapproval.audit.services import audit_record
 from smartapproval.core import codes
 from smartapproval.core.api import ServiceError
+from smartapproval.parties import selectors
 from smartapproval.parties.models import Enterprise, Person
 
 log = structlog.get_logger(__name__)
@@ -33,13 +41,21 @@ def person_record(
     phone: str = "",
     address: str = "",
     account: User | None = None,
+    online: bool = False,
 ) -> Person:
     """Add a natural person to the library, or bring their entry up to date.
 
     The person is found by resident ID number. A changed name, phone or
     address replaces the stored one; an empty phone or address keeps it.
-    ``account`` is linked when the entry has no account yet; an entry
-    already linked to another account keeps that link.
+
+    A window registration (``online`` False) may update any entry and links
+    ``account`` when the entry has no account yet; an entry already linked
+    to another account keeps that link. An online application by
+    ``account`` (``online`` True) updates the entry only if it is linked to
+    ``account``, or creates it linked to ``account``; an entry linked to
+    another account is refused with a 409 on ``id_number``, and an unlinked
+    entry is returned unchanged and unlinked (the case keeps its own copy of
+    what was typed).
     """
     check = codes.check_resident_id(id_number)
     if not check.valid:
@@ -55,6 +71,8 @@ def person_record(
         lookup={"id_number": check.normalized},
         defaults={**values, "account": account},
     )
+    if not created and online and not _claimable(person, account, field="id_number"):
+        return person
     if created:
         audit_record(
             actor=actor,
@@ -91,14 +109,18 @@ def enterprise_record(
     address: str = "",
     phone: str = "",
     account: User | None = None,
+    online: bool = False,
 ) -> Enterprise:
     """Add a legal person to the library, or bring its entry up to date.
 
     The enterprise is found by unified social credit code. Changed values
     replace the stored ones; an empty optional value keeps the stored one.
-    ``account`` is linked as for :func:`person_record`. Warnings of the
-    code check (for example a code that looks like a resident ID number)
-    go into the audit row so the entry is never stored silently.
+    ``account`` and ``online`` follow the rule of :func:`person_record`: an
+    online application changes only the entry linked to its own account,
+    is refused (409 on ``uscc``) for an entry of another account and leaves
+    an unlinked entry as it is. Warnings of the code check (for example a
+    code that looks like a resident ID number) go into the audit row so the
+    entry is never stored silently.
     """
     check = codes.check_uscc(uscc)
     if not check.valid:
@@ -131,6 +153,8 @@ def enterprise_record(
         lookup={"uscc": check.normalized},
         defaults={**values, "account": account},
     )
+    if not created and online and not _claimable(enterprise, account, field="uscc"):
+        return enterprise
     if created:
         audit_record(
             actor=actor,
@@ -179,6 +203,35 @@ def _lock_or_create(
     except IntegrityError:
         log.warning("party_insert_race", model=model._meta.label_lower)
         return model._default_manager.select_for_update().get(**lookup), False
+
+
+def _claimable(
+    instance: Person | Enterprise, account: User | None, *, field: str
+) -> bool:
+    """Tell whether an online application by ``account`` may change the entry.
+
+    True for the entry linked to ``account``; False for an unlinked entry,
+    which stays as the window recorded it; a refusal for an entry linked to
+    another account, whose holder would otherwise find a stranger's data in
+    their next application.
+    """
+    if account is not None and instance.account_id == account.pk:
+        return True
+    if instance.account_id is None:
+        log.info(
+            "party_unlinked_entry_kept",
+            model=instance._meta.label_lower,
+            party_id=instance.pk,
+        )
+        return False
+
+    log.warning(
+        "party_claimed_by_other_account",
+        model=instance._meta.label_lower,
+        party_id=instance.pk,
+        account_id=account.pk if account is not None else None,
+    )
+    raise selectors.party_of_other_account_error(field=field)
 
 
 def _apply(

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from smartapproval.cases import routes
 from smartapproval.cases.tests import factories as f
 from smartapproval.core.calendar import calendar_cache_clear, calendar_seed_from_package
 
@@ -97,6 +98,18 @@ def reviewer(department):
 
 
 @pytest.fixture
+def reviewer2(department):
+    """A second reviewer: separation of duties gives each node its own hand."""
+    return f.ReviewerFactory(department=department)
+
+
+@pytest.fixture
+def approver(department):
+    """The department's leader, who completes the last node (审批)."""
+    return f.ReviewerFactory(department=department)
+
+
+@pytest.fixture
 def manager(db):
     return f.ManagerFactory()
 
@@ -109,3 +122,27 @@ def other_clerk(other_department):
 @pytest.fixture
 def other_reviewer(other_department):
     return f.ReviewerFactory(department=other_department)
+
+
+class DirectRoute:
+    """A route without review steps: the reviewer decides the case directly."""
+
+    key = "direct-test"
+
+    def start(self, case):
+        return []
+
+    def on_task_completed(self, task, outcome):
+        raise AssertionError("a direct route has no tasks")
+
+
+@pytest.fixture
+def direct_item(item):
+    """The item, run on a route without steps while the test lasts."""
+    routes.register_route(DirectRoute())
+    routes.assign_route(
+        implementation_code=item.implementation_code, key=DirectRoute.key
+    )
+    yield item
+    routes._ITEM_ROUTES.pop(item.implementation_code, None)
+    routes._ROUTES.pop(DirectRoute.key, None)

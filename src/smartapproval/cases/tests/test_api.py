@@ -247,7 +247,7 @@ class TestActionApi:
         assert supplied.json()["status"] == "submitted"
 
     def test_suspend_resume_extend_decide_issue_close(
-        self, case, reviewer, clerk, clock
+        self, case, reviewer, reviewer2, approver, clerk, clock
     ):
         api = client_for(reviewer)
         clock.at(2024, 9, 3)
@@ -267,13 +267,22 @@ class TestActionApi:
         assert extended.status_code == 200
         again = api.post(url(case.number, "extend"), {"days": 3, "reason": "复杂"})
         assert again.status_code == 409
-        denied = api.post(url(case.number, "decide"), {"decision": "denied"})
-        assert denied.status_code == 400
-        assert denied.json()["field"] == "reason"
-        decided = api.post(
+        direct = api.post(
             url(case.number, "decide"), {"decision": "approved", "reason": ""}
         )
-        assert decided.json()["decision_label"] == "准予许可"
+        assert direct.status_code == 409
+        assert direct.json()["message"] == "审查流程尚未完成，不能直接作出决定"
+        # Each node by its own hand; the last one decides.
+        for handler in (reviewer, reviewer2, approver):
+            task = case.tasks.get(status=TaskStatus.OPEN)
+            done = client_for(handler).post(
+                f"/api/v1/tasks/{task.pk}/complete/",
+                {"outcome": "approve", "opinion": "同意"},
+            )
+            assert done.status_code == 200, done.json()
+        decided = client_for(clerk).get(url(case.number)).json()
+        assert decided["decision_label"] == "准予许可"
+        assert decided["decision_reason"] == ""
         assert (
             client_for(clerk).post(url(case.number, "issue_result")).status_code == 200
         )
@@ -346,13 +355,20 @@ class TestMaterialsApi:
 
 
 class TestTasksApi:
-    def test_inbox_is_the_departments(self, case, reviewer, other_reviewer):
+    def test_inbox_is_the_departments(self, case, reviewer, other_reviewer, clock):
+        clock.at(2024, 9, 3)
         mine = client_for(reviewer).get("/api/v1/tasks/").json()["results"]
         theirs = client_for(other_reviewer).get("/api/v1/tasks/").json()["results"]
 
         assert [t["case"] for t in mine] == [case.number]
+        # 审查 (2 working days) opened 2024-09-02; one day is left on 09-03.
         assert mine[0]["clock"]["colour"] == "yellow"
         assert theirs == []
+
+    def test_inbox_has_no_review_tasks_for_a_clerk(self, case, clerk):
+        tasks = client_for(clerk).get("/api/v1/tasks/").json()["results"]
+
+        assert tasks == []
 
     def test_complete_then_complete_again_is_409(self, case, reviewer):
         task = case.tasks.get()

@@ -226,6 +226,45 @@ def test_warning_threshold_is_a_setting(clock, item, applicant, clerk, settings)
 
 
 @pytest.mark.usefixtures("calendar")
+@pytest.mark.parametrize(
+    ("today", "colour"),
+    [
+        # 审查 (2 working days) opens Monday 2024-09-02, due Wednesday 09-04.
+        (D(2024, 9, 2), "green"),
+        (D(2024, 9, 3), "yellow"),
+        (D(2024, 9, 4), "yellow"),
+        (D(2024, 9, 5), "red"),
+    ],
+)
+def test_a_task_with_a_limit_at_the_threshold_never_starts_yellow(
+    clock, item, applicant, clerk, settings, today, colour
+):
+    settings.SMARTAPPROVAL_WARNING_DAYS = 2
+    case = accept_on(clock, item, applicant, clerk, clock.at(2024, 9, 2))
+    task = case.tasks.get(status=TaskStatus.OPEN)
+    clock.on(today)
+
+    assert (task.limit_working_days, task.due_on) == (2, D(2024, 9, 4))
+    assert deadlines.task_clock(task).colour == colour
+
+
+@pytest.mark.usefixtures("calendar")
+def test_a_case_with_a_promised_limit_at_the_threshold_starts_green(
+    clock, department, applicant, clerk, settings
+):
+    settings.SMARTAPPROVAL_WARNING_DAYS = 2
+    item = f.ServiceItemFactory(department=department, promised_limit_value=2)
+    case = accept_on(clock, item, applicant, clerk, clock.at(2024, 9, 2))
+
+    fresh = deadlines.case_clock(case)
+    clock.at(2024, 9, 3)
+    next_day = deadlines.case_clock(case)
+
+    assert (fresh.colour, fresh.remaining_working_days) == ("green", 2)
+    assert (next_day.colour, next_day.remaining_working_days) == ("yellow", 1)
+
+
+@pytest.mark.usefixtures("calendar")
 def test_explanation_names_limits_extension_and_skipped_days(
     clock, item, applicant, clerk, reviewer
 ):

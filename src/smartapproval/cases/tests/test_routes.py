@@ -19,7 +19,7 @@ def open_task(case) -> Task:
 
 
 def test_sequential_route_runs_review_check_approve_and_decides(
-    item, applicant, clerk, reviewer, clock
+    item, applicant, clerk, reviewer, reviewer2, approver, clock
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
 
@@ -33,13 +33,13 @@ def test_sequential_route_runs_review_check_approve_and_decides(
     assert check.started_on == datetime.date(2024, 9, 3)
     assert check.due_on == datetime.date(2024, 9, 4)
     services.task_complete(
-        task=check, actor=reviewer, outcome="approve", opinion="同意"
+        task=check, actor=reviewer2, outcome="approve", opinion="同意"
     )
 
     approve = open_task(case)
     # The last node takes what is left of the promised 5 working days.
     assert (approve.name, approve.limit_working_days) == ("审批", 2)
-    services.task_complete(task=approve, actor=reviewer, outcome="approve")
+    services.task_complete(task=approve, actor=approver, outcome="approve")
 
     case.refresh_from_db()
     assert case.status == CaseStatus.DECIDED
@@ -50,19 +50,19 @@ def test_sequential_route_runs_review_check_approve_and_decides(
 
 
 def test_deny_at_the_last_node_denies_the_case_with_the_opinion(
-    item, applicant, clerk, reviewer
+    item, applicant, clerk, reviewer, reviewer2, approver
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
     services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
     # A deny before the last node passes the opinion on; it does not decide.
     services.task_complete(
-        task=open_task(case), actor=reviewer, outcome="deny", opinion="建议不予许可"
+        task=open_task(case), actor=reviewer2, outcome="deny", opinion="建议不予许可"
     )
     case.refresh_from_db()
     assert case.status == CaseStatus.IN_REVIEW
 
     services.task_complete(
-        task=open_task(case), actor=reviewer, outcome="deny", opinion="不符合条件"
+        task=open_task(case), actor=approver, outcome="deny", opinion="不符合条件"
     )
 
     case.refresh_from_db()
@@ -71,13 +71,15 @@ def test_deny_at_the_last_node_denies_the_case_with_the_opinion(
 
 
 @pytest.mark.parametrize("outcome", ["deny", "return"])
-def test_deny_and_return_need_an_opinion(item, applicant, clerk, reviewer, outcome):
+def test_deny_and_return_need_an_opinion(
+    item, applicant, clerk, reviewer, reviewer2, outcome
+):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
     services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
     task = open_task(case)
 
     with pytest.raises(ServiceError) as error:
-        services.task_complete(task=task, actor=reviewer, outcome=outcome)
+        services.task_complete(task=task, actor=reviewer2, outcome=outcome)
 
     assert error.value.field == "opinion"
     task.refresh_from_db()
@@ -85,17 +87,20 @@ def test_deny_and_return_need_an_opinion(item, applicant, clerk, reviewer, outco
 
 
 def test_return_sends_the_case_back_to_the_previous_node(
-    item, applicant, clerk, reviewer
+    item, applicant, clerk, reviewer, reviewer2
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
     services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
 
     services.task_complete(
-        task=open_task(case), actor=reviewer, outcome="return", opinion="补充核查"
+        task=open_task(case), actor=reviewer2, outcome="return", opinion="补充核查"
     )
 
     assert open_task(case).node_key == "review"
     assert case.tasks.count() == 3
+    # The first reviewer takes their own node again after the return.
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    assert open_task(case).node_key == "check"
 
 
 def test_first_node_cannot_return(item, applicant, clerk, reviewer):
@@ -197,3 +202,40 @@ def test_an_item_can_run_on_its_own_route(item, applicant, clerk, reviewer):
 
     case.refresh_from_db()
     assert case.decision == Decision.APPROVED
+
+
+def test_the_same_person_cannot_complete_two_nodes_of_one_case(
+    item, applicant, clerk, reviewer
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    check = open_task(case)
+
+    with pytest.raises(ServiceError) as error:
+        services.task_complete(task=check, actor=reviewer, outcome="approve")
+
+    assert error.value.status == 409
+    assert error.value.message == "同一人不能办理同一办件的两个审批环节"
+    check.refresh_from_db()
+    assert check.status == TaskStatus.OPEN
+
+
+def test_approval_opinions_stay_on_the_tasks_not_in_the_decision(
+    item, applicant, clerk, reviewer, reviewer2, approver
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    for handler, opinion in (
+        (reviewer, "第1步意见"),
+        (reviewer2, "第2步意见"),
+        (approver, "同意。第3步意见"),
+    ):
+        services.task_complete(
+            task=open_task(case), actor=handler, outcome="approve", opinion=opinion
+        )
+
+    case.refresh_from_db()
+    assert case.decision == Decision.APPROVED
+    assert case.decision_reason == ""
+    decided = case.events.get(action="decide")
+    assert "第3步意见" not in decided.note
+    assert case.tasks.get(node_key="approve").opinion == "同意。第3步意见"

@@ -107,11 +107,13 @@ def test_inbox_holds_the_departments_open_tasks_soonest_first(
     )
     f.TaskFactory(case=case, department=reviewer.department, status="done")
 
+    clock.at(2024, 9, 3)
+
     inbox = selectors.task_inbox_for_user(user=reviewer)
 
     assert [task.node_key for task in inbox] == ["review", "review"]
     assert inbox[-1] == later
-    # Due 2024-09-04, two working days after today: the warning threshold.
+    # Due 2024-09-04, one working day after today, of a two-day limit.
     assert inbox[0].clock.colour == "yellow"
     assert inbox[-1].clock.colour == "green"
     assert selectors.task_inbox_for_user(user=other_reviewer) == []

@@ -27,6 +27,7 @@ from smartapproval.cases.uploads import MaterialUpload
 from smartapproval.catalogue.models import ApplicantScope, ItemStatus
 from smartapproval.core.api import ServiceError
 from smartapproval.parties.models import Enterprise, Person
+from smartapproval.parties.selectors import applicant_prefill
 
 pytestmark = pytest.mark.usefixtures("calendar", "clock")
 
@@ -149,7 +150,7 @@ class TestSubmit:
         self, item, applicant, other_applicant
     ):
         first = submit(item, applicant, key="k-1")
-        second = submit(item, other_applicant, key="k-1")
+        second = submit(item, other_applicant, n=2, key="k-1")
 
         assert second.created is True
         assert second.case.pk != first.case.pk
@@ -236,6 +237,149 @@ def test_concurrent_double_submit_with_one_key_makes_one_case(calendar):
     taken = CaseNumberSequence.objects.get().last
     assert taken == 1 + VoidCaseNumber.objects.count()
     assert case.number not in VoidCaseNumber.objects.values_list("number", flat=True)
+
+
+class TestApplicantLibrary:
+    """Online applications never rewrite another applicant's library entry."""
+
+    def test_another_accounts_resident_id_is_refused_and_the_victim_unchanged(
+        self, item, applicant, other_applicant
+    ):
+        submit(item, applicant, name="王五", address="建设路1号")
+        numbers = VoidCaseNumber.objects.count()
+
+        with pytest.raises(ServiceError) as error:
+            submit(
+                item,
+                other_applicant,
+                name="冒名者",
+                contact_phone="13800000009",
+                address="别处",
+            )
+
+        assert error.value.status == 409
+        assert error.value.field == "applicant.code"
+        assert error.value.message == (
+            "该证件号码已由其他账号登记，请使用本人账号申请或到窗口办理"
+        )
+        person = Person.objects.get(id_number=f.resident_id(1))
+        assert (person.name, person.phone, person.address, person.account) == (
+            "王五",
+            "13900139000",
+            "建设路1号",
+            applicant,
+        )
+        assert Case.objects.filter(applicant_account=other_applicant).count() == 0
+        # Refused before a case number was taken.
+        assert VoidCaseNumber.objects.count() == numbers
+        prefill = applicant_prefill(user=applicant)
+        assert (prefill["applicant_name"], prefill["address"]) == ("王五", "建设路1号")
+
+    def test_another_accounts_credit_code_is_refused_and_the_victim_unchanged(
+        self, item, applicant, other_applicant
+    ):
+        def apply(actor, **values):
+            return services.case_submit(
+                actor=actor,
+                item=item,
+                applicant=f.enterprise_applicant(3, **values),
+                form_data={},
+                materials=[],
+            )
+
+        apply(applicant, address="中桥路8号")
+
+        with pytest.raises(ServiceError) as error:
+            apply(other_applicant, name="冒名公司", legal_representative="冒名者")
+
+        assert (error.value.status, error.value.field) == (409, "applicant.code")
+        enterprise = Enterprise.objects.get(uscc=f.uscc(3))
+        assert (enterprise.name, enterprise.legal_representative) == (
+            "广安测试有限公司",
+            "赵六",
+        )
+        assert enterprise.account == applicant
+        prefill = applicant_prefill(user=applicant)
+        assert (prefill["applicant_name"], prefill["legal_representative"]) == (
+            "广安测试有限公司",
+            "赵六",
+        )
+
+    def test_a_concurrent_claim_is_refused_by_the_library_under_its_lock(
+        self, item, applicant, other_applicant
+    ):
+        submit(item, applicant)
+
+        # The check before the number passes (as when two requests race);
+        # the library refuses under its row lock and the number is voided.
+        with (
+            mock.patch("smartapproval.parties.selectors.party_online_ensure_claimable"),
+            pytest.raises(ServiceError) as error,
+        ):
+            submit(item, other_applicant, name="冒名者")
+
+        assert (error.value.status, error.value.field) == (409, "applicant.code")
+        assert Person.objects.get(id_number=f.resident_id(1)).name == "王五"
+        assert VoidCaseNumber.objects.count() == 1
+
+    def test_entry_known_from_the_window_is_not_changed_by_an_online_case(
+        self, item, clerk, applicant
+    ):
+        services.case_register(
+            actor=clerk,
+            item=item,
+            applicant=f.person_applicant(4, address="窗口登记地址"),
+            form_data={},
+            materials=[],
+        )
+
+        case = submit(item, applicant, n=4, name="王小五", address="网上填写地址").case
+
+        person = Person.objects.get(id_number=f.resident_id(4))
+        assert (person.name, person.address, person.account) == (
+            "王五",
+            "窗口登记地址",
+            None,
+        )
+        # The case keeps what was typed.
+        assert (case.applicant_name, case.applicant_address) == (
+            "王小五",
+            "网上填写地址",
+        )
+        assert case.person == person
+
+    def test_window_registration_updates_an_entry_of_an_account(
+        self, item, clerk, applicant
+    ):
+        submit(item, applicant, n=5)
+
+        services.case_register(
+            actor=clerk,
+            item=item,
+            applicant=f.person_applicant(5, contact_phone="13800000005"),
+            form_data={},
+            materials=[],
+        )
+
+        person = Person.objects.get(id_number=f.resident_id(5))
+        assert (person.phone, person.account) == ("13800000005", applicant)
+        changed = AuditEntry.objects.get(action="person_changed")
+        assert changed.actor == clerk
+
+    def test_address_and_legal_representative_are_kept_on_the_case(
+        self, item, applicant
+    ):
+        case = services.case_submit(
+            actor=applicant,
+            item=item,
+            applicant=f.enterprise_applicant(6, address="广安区中桥路8号"),
+            form_data={},
+            materials=[],
+        ).case
+
+        case.refresh_from_db()
+        assert case.applicant_address == "广安区中桥路8号"
+        assert case.legal_representative == "赵六"
 
 
 class TestRegister:
@@ -539,8 +683,40 @@ class TestWithdrawAndTerminate:
 
 
 class TestDecision:
-    def test_deny_needs_a_reason(self, item, applicant, clerk, reviewer):
+    def test_direct_decision_is_refused_while_review_steps_are_open(
+        self, item, applicant, clerk, reviewer
+    ):
         case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+
+        with pytest.raises(ServiceError) as error:
+            services.case_decide(case=case, actor=reviewer, decision=Decision.APPROVED)
+
+        assert error.value.status == 409
+        assert error.value.message == "审查流程尚未完成，不能直接作出决定"
+        case.refresh_from_db()
+        assert case.status == CaseStatus.IN_REVIEW
+        assert case.decision == ""
+        assert case.tasks.filter(status=TaskStatus.OPEN).count() == 1
+
+    def test_reason_of_a_direct_approval_stays_internal(
+        self, direct_item, applicant, clerk, reviewer
+    ):
+        case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+
+        case = services.case_decide(
+            case=case, actor=reviewer, decision=Decision.APPROVED, reason="内部意见"
+        )
+
+        assert case.decision == Decision.APPROVED
+        assert case.decision_reason == ""
+        assert case.events.get(action=CaseAction.DECIDE).note == ""
+        assert (
+            AuditEntry.objects.get(action="case_decided").after["internal_reason"]
+            == "内部意见"
+        )
+
+    def test_deny_needs_a_reason(self, direct_item, applicant, clerk, reviewer):
+        case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
 
         with pytest.raises(ServiceError) as error:
             services.case_decide(case=case, actor=reviewer, decision=Decision.DENIED)
@@ -550,15 +726,15 @@ class TestDecision:
         case.refresh_from_db()
         assert case.status == CaseStatus.IN_REVIEW
 
-    def test_full_lifecycle_to_closing(self, item, applicant, clerk, reviewer):
-        case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    def test_full_lifecycle_to_closing(self, direct_item, applicant, clerk, reviewer):
+        case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
 
         case = services.case_decide(
             case=case, actor=reviewer, decision=Decision.DENIED, reason="不符合条件"
         )
         assert case.status == CaseStatus.DECIDED
         assert case.decision == Decision.DENIED
-        assert case.tasks.filter(status=TaskStatus.OPEN).count() == 0
+        assert case.decision_reason == "不符合条件"
         case = services.case_issue_result(case=case, actor=clerk, note="当面送达")
         assert case.status == CaseStatus.RESULT_ISSUED
         case = services.case_close(case=case, actor=clerk)

@@ -50,11 +50,16 @@ def fresh(case: Case) -> Case:
 # Inbox
 
 
-def test_inbox_lists_tasks_waiting_cases_and_todays_intake_in_chinese(
+def worklist(response, status: str) -> list[Case]:
+    [entry] = [w for w in response.context["worklists"] if w.status == status]
+    return entry.cases
+
+
+def test_reviewer_inbox_lists_their_tasks_and_todays_intake_in_chinese(
     client, item, applicant, clerk, reviewer
 ):
     in_review = f.accepted_case(item=item, applicant=applicant, clerk=clerk, n=1)
-    waiting = f.submitted_case(item=item, applicant=applicant, n=2)
+    f.submitted_case(item=item, applicant=applicant, n=2)
     client.force_login(reviewer)
 
     response = client.get(reverse("cases:inbox"))
@@ -63,13 +68,80 @@ def test_inbox_lists_tasks_waiting_cases_and_todays_intake_in_chinese(
     html = page(response)
     assert "工作台" in html
     assert "待办任务" in html
-    assert "待受理" in html
     assert "今日收件" in html
     assert response.context["received_today"] == 2
     assert [t.case for t in response.context["tasks"]] == [in_review]
-    assert list(response.context["waiting"]) == [waiting]
     assert "审查" in html
     assert "正常" in html
+    # Accepting is the window's work, not the reviewer's.
+    assert "待受理" not in html
+
+
+def test_clerk_inbox_lists_cases_to_accept_issue_and_close_not_review_tasks(
+    client, item, applicant, clerk, direct_item, reviewer
+):
+    waiting = f.submitted_case(item=item, applicant=applicant, n=1)
+    f.accepted_case(item=item, applicant=applicant, clerk=clerk, n=2)
+    decided = services.case_decide(
+        case=f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk, n=3),
+        actor=reviewer,
+        decision=Decision.APPROVED,
+    )
+    issued = services.case_issue_result(
+        case=services.case_decide(
+            case=f.accepted_case(
+                item=direct_item, applicant=applicant, clerk=clerk, n=4
+            ),
+            actor=reviewer,
+            decision=Decision.APPROVED,
+        ),
+        actor=clerk,
+    )
+    client.force_login(clerk)
+
+    response = client.get(reverse("cases:inbox"))
+
+    html = page(response)
+    assert worklist(response, CaseStatus.SUBMITTED) == [waiting]
+    assert worklist(response, CaseStatus.DECIDED) == [decided]
+    assert worklist(response, CaseStatus.RESULT_ISSUED) == [issued]
+    for title in ("待受理", "待出证", "待办结", "准予许可"):
+        assert title in html
+    assert response.context["tasks"] == []
+    assert "待办任务" not in html
+
+
+def test_reviewer_inbox_leaves_out_a_step_they_may_not_take(
+    client, item, applicant, clerk, reviewer, reviewer2
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    services.task_complete(
+        task=case.tasks.get(status=TaskStatus.OPEN), actor=reviewer, outcome="approve"
+    )
+
+    client.force_login(reviewer)
+    own = client.get(reverse("cases:inbox")).context["tasks"]
+    client.force_login(reviewer2)
+    colleague = client.get(reverse("cases:inbox")).context["tasks"]
+
+    assert own == []
+    assert [task.node_key for task in colleague] == ["check"]
+
+
+def test_manager_inbox_watches_everything_read_only(
+    client, item, applicant, clerk, manager
+):
+    in_review = f.accepted_case(item=item, applicant=applicant, clerk=clerk, n=1)
+    waiting = f.submitted_case(item=item, applicant=applicant, n=2)
+    client.force_login(manager)
+
+    response = client.get(reverse("cases:inbox"))
+    case_page = page(client.get(case_url(in_review)))
+
+    assert [t.case for t in response.context["tasks"]] == [in_review]
+    assert worklist(response, CaseStatus.SUBMITTED) == [waiting]
+    assert response.context["read_only"] is True
+    assert "完成本环节" not in case_page
 
 
 @pytest.mark.parametrize(
@@ -103,17 +175,18 @@ def test_inbox_is_not_for_applicants_and_asks_strangers_to_log_in(client, applic
     assert as_applicant.status_code == 404
 
 
+@pytest.mark.parametrize("who", ["other_reviewer", "other_clerk"])
 def test_inbox_shows_only_the_own_departments_work(
-    client, item, applicant, clerk, other_reviewer
+    client, item, applicant, clerk, who, request
 ):
     f.accepted_case(item=item, applicant=applicant, clerk=clerk, n=1)
     f.submitted_case(item=item, applicant=applicant, n=2)
-    client.force_login(other_reviewer)
+    client.force_login(request.getfixturevalue(who))
 
     response = client.get(reverse("cases:inbox"))
 
     assert response.context["tasks"] == []
-    assert list(response.context["waiting"]) == []
+    assert all(entry.cases == [] for entry in response.context["worklists"])
     assert response.context["received_today"] == 0
 
 
@@ -422,16 +495,17 @@ def test_an_extension_of_letters_is_refused_by_the_form(
 
 
 def test_review_steps_issue_and_close_through_the_page(
-    client, item, applicant, clerk, reviewer
+    client, item, applicant, clerk, reviewer, reviewer2, approver
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
-    client.force_login(reviewer)
 
-    for _step in range(3):
+    for handler in (reviewer, reviewer2, approver):
+        client.force_login(handler)
         task = Task.objects.get(case=case, status=TaskStatus.OPEN)
-        assert reverse("cases:task_complete", args=[task.pk]) in page(
-            client.get(case_url(case))
-        )
+        html = page(client.get(case_url(case)))
+        assert reverse("cases:task_complete", args=[task.pk]) in html
+        # The last node decides; the page offers no direct decision.
+        assert action_url(case, "decide") not in html
         response = client.post(
             reverse("cases:task_complete", args=[task.pk]),
             {f"task{task.pk}-outcome": "approve", f"task{task.pk}-opinion": "同意"},
@@ -477,11 +551,75 @@ def test_a_denial_needs_an_opinion(client, item, applicant, clerk, reviewer):
     assert Task.objects.get(pk=task.pk).status == TaskStatus.OPEN
 
 
-def test_a_reviewer_decides_a_denial_with_its_reason(
+def test_a_step_of_another_node_by_the_same_person_is_refused_on_the_page(
     client, item, applicant, clerk, reviewer
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
     client.force_login(reviewer)
+    first = Task.objects.get(case=case)
+    client.post(
+        reverse("cases:task_complete", args=[first.pk]),
+        {f"task{first.pk}-outcome": "approve", f"task{first.pk}-opinion": ""},
+    )
+    second = Task.objects.get(case=case, status=TaskStatus.OPEN)
+
+    html = page(client.get(case_url(case)))
+    response = client.post(
+        reverse("cases:task_complete", args=[second.pk]),
+        {f"task{second.pk}-outcome": "approve", f"task{second.pk}-opinion": ""},
+    )
+
+    assert reverse("cases:task_complete", args=[second.pk]) not in html
+    assert "同事办理" in html
+    assert response.status_code == 409
+    assert "同一人不能办理同一办件的两个审批环节" in page(response)
+    assert Task.objects.get(pk=second.pk).status == TaskStatus.OPEN
+
+
+def test_case_page_shows_the_address_the_applicant_typed(
+    client, item, applicant, clerk
+):
+    case = services.case_submit(
+        actor=applicant,
+        item=item,
+        applicant=f.enterprise_applicant(
+            7, address="广安区中桥路8号", legal_representative="赵六"
+        ),
+        form_data={},
+        materials=[],
+    ).case
+    client.force_login(clerk)
+
+    html = page(client.get(case_url(case)))
+
+    assert "地址" in html
+    assert "广安区中桥路8号" in html
+    assert "赵六" in html
+
+
+def test_a_direct_decision_during_review_is_refused_on_the_page(
+    client, item, applicant, clerk, reviewer
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    client.force_login(reviewer)
+
+    response = client.post(
+        action_url(case, "decide"),
+        {"decide-decision": "approved", "decide-reason": ""},
+    )
+
+    assert response.status_code == 409
+    assert "审查流程尚未完成，不能直接作出决定" in page(response)
+    assert fresh(case).status == CaseStatus.IN_REVIEW
+    assert Task.objects.get(case=case).status == TaskStatus.OPEN
+
+
+def test_a_reviewer_decides_a_denial_with_its_reason(
+    client, direct_item, applicant, clerk, reviewer
+):
+    case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+    client.force_login(reviewer)
+    assert action_url(case, "decide") in page(client.get(case_url(case)))
 
     client.post(
         action_url(case, "decide"),

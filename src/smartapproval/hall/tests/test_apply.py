@@ -436,3 +436,104 @@ def test_progress_lookup_finds_a_real_case_and_shows_its_timeline(
     assert "办理过程" in html
     assert "受理" in html
     assert "2024-09-09" in html
+
+
+# The applicant libraries
+
+
+@pytest.mark.parametrize("kind", [ApplicantKind.PERSON, ApplicantKind.ENTERPRISE])
+def test_applying_with_another_accounts_code_is_refused_and_the_owner_keeps_theirs(
+    client, item, applicant, kind
+):
+    if kind == ApplicantKind.ENTERPRISE:
+        owner = f.ApplicantFactory(applicant_kind=kind, name="经办人甲")
+        parties.enterprise_record(
+            actor=None,
+            name="广安测试有限公司",
+            uscc=f.uscc(3),
+            legal_representative="赵六",
+            address="广安区中桥路8号",
+            account=owner,
+        )
+        data = {
+            "applicant_kind": kind,
+            "enterprise_name": "冒名公司",
+            "uscc": f.uscc(3),
+            "legal_representative": "冒名者",
+            "address": "别处",
+        }
+        field, kept = "uscc", ("广安测试有限公司", "广安区中桥路8号")
+    else:
+        owner = applicant
+        data = {"person_name": "冒名者", "address": "别处"}
+        field, kept = "id_number", ("王五", "广安区建设路1号")
+    before = client_prefill(client, owner, item)
+    attacker = f.ApplicantFactory(applicant_kind=kind)
+    client.force_login(attacker)
+
+    response = client.post(
+        apply_url(item), form_data(item, contact_phone="13800000009", **data)
+    )
+
+    assert Case.objects.count() == 0
+    assert response.context["form"].errors[field] == [
+        "该证件号码已由其他账号登记，请使用本人账号申请或到窗口办理"
+    ]
+    after = client_prefill(client, owner, item)
+    assert after == before
+    name_field = "enterprise_name" if field == "uscc" else "person_name"
+    assert (after[name_field], after["address"]) == kept
+
+
+def client_prefill(client, user, item) -> dict:
+    """The initial values of the apply form as ``user`` gets it."""
+    client.force_login(user)
+    form = client.get(apply_url(item)).context["form"]
+    return {k: v for k, v in form.initial.items() if k != "idempotency_key"}
+
+
+def test_the_address_typed_is_kept_on_the_case(client, item, applicant):
+    client.force_login(applicant)
+
+    client.post(apply_url(item), form_data(item, address="广安区新地址9号"))
+
+    assert Case.objects.get().applicant_address == "广安区新地址9号"
+
+
+def test_an_enterprise_is_prefilled_with_a_person_as_its_contact(client, item):
+    user = f.ApplicantFactory(
+        applicant_kind=ApplicantKind.ENTERPRISE, name="广安测试有限公司"
+    )
+    parties.enterprise_record(
+        actor=None,
+        name="广安测试有限公司",
+        uscc=f.uscc(3),
+        legal_representative="赵六",
+        account=user,
+    )
+    client.force_login(user)
+
+    initial = client.get(apply_url(item)).context["form"].initial
+
+    assert initial["enterprise_name"] == "广安测试有限公司"
+    assert initial["contact_name"] == "赵六"
+
+
+def test_my_cases_shows_the_applicants_own_name_in_full_and_the_code_masked(
+    client, item
+):
+    user = f.ApplicantFactory(applicant_kind=ApplicantKind.ENTERPRISE)
+    services.case_submit(
+        actor=user,
+        item=item,
+        applicant=f.enterprise_applicant(3, name="灵山县演示城建投资有限公司"),
+        form_data={},
+        materials=[],
+    )
+    client.force_login(user)
+
+    html = page(client.get(reverse("hall:my_cases")))
+
+    assert "灵山县演示城建投资有限公司" in html
+    assert "灵***" not in html
+    assert f.uscc(3) not in html

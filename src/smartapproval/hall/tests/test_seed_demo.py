@@ -16,7 +16,18 @@ from smartapproval.hall.management.commands.seed_demo import (
 )
 from smartapproval.parties.models import Enterprise, Person
 
-USERNAMES = {"admin", "manager", "clerk", "reviewer", "clerk2", "enterprise", "citizen"}
+USERNAMES = {
+    "admin",
+    "manager",
+    "clerk",
+    "reviewer",
+    "reviewer2",
+    "approver",
+    "clerk2",
+    "enterprise",
+    "citizen",
+}
+ROUTE_HANDLERS = ("reviewer", "reviewer2", "approver")
 
 
 @pytest.fixture
@@ -46,6 +57,8 @@ def test_creates_one_account_per_role_with_the_demo_password(departments):
         "manager": Role.MANAGER,
         "clerk": Role.CLERK,
         "reviewer": Role.REVIEWER,
+        "reviewer2": Role.REVIEWER,
+        "approver": Role.REVIEWER,
         "clerk2": Role.CLERK,
         "enterprise": Role.APPLICANT,
         "citizen": Role.APPLICANT,
@@ -63,7 +76,8 @@ def test_staff_belong_to_the_feasibility_study_department_or_the_other(
     seed()
 
     assert User.objects.get(username="clerk").department == feasibility
-    assert User.objects.get(username="reviewer").department == feasibility
+    for username in ROUTE_HANDLERS:
+        assert User.objects.get(username=username).department == feasibility
     assert User.objects.get(username="clerk2").department == other
     assert User.objects.get(username="manager").department is None
 

@@ -1,32 +1,30 @@
-"""Library entries as the API shows them: numbers masked unless needed."""
+"""Library entries as the API shows them: numbers always masked.
+
+Every role gets masked ID and phone numbers from the library, the window
+clerk included; a full number is only given by the audited reveal.
+"""
 
 from rest_framework import serializers
 
 from smartapproval.core.masking import mask_id_number, mask_phone
-from smartapproval.parties import selectors
 from smartapproval.parties.models import Enterprise, Person
 
 
 class MaskedPartySerializer(serializers.ModelSerializer):
-    """Mask the fields in ``masked_fields`` for viewers who need a reveal."""
+    """Mask the fields in ``masked_fields`` for every viewer."""
 
     masked_fields: dict = {}
 
     pii_masked = serializers.SerializerMethodField()
 
     def get_pii_masked(self, instance) -> bool:
-        return self._masks()
+        return True
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        if self._masks():
-            for name, mask in self.masked_fields.items():
-                data[name] = mask(data[name])
+        for name, mask in self.masked_fields.items():
+            data[name] = mask(data[name])
         return data
-
-    def _masks(self) -> bool:
-        request = self.context.get("request")
-        return request is None or not selectors.full_pii_visible_to(request.user)
 
 
 class PersonSerializer(MaskedPartySerializer):

@@ -15,7 +15,12 @@ from smartapproval.parties import selectors
 from smartapproval.parties.api import serializers
 
 _SEARCH = OpenApiParameter(
-    "q", str, description="Exact ID number, credit code or phone; part of a name."
+    "q",
+    str,
+    description=(
+        "Exact ID number, credit code or phone; part of a name. Required for "
+        "staff: without it the list is empty."
+    ),
 )
 
 
@@ -26,17 +31,39 @@ class _LibraryMixin:
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return self.select(user=self.request.user, query="").none()
+            return self.select(user=self.request.user).none()
         user = self.request.user
         if not selectors.library_visible_to(user):
             raise Http404
-        query = self.request.query_params.get("q", "")
-        return self.select(user=user, query=query)
+        return self.select(user=user)
+
+
+class _LibraryListMixin(_LibraryMixin):
+    """A list that tells staff to search instead of listing everyone."""
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.select(user=self.request.user).none()
+        user = self.request.user
+        if not selectors.library_visible_to(user):
+            raise Http404
+        return self.select(user=user, query=self.request.query_params.get("q", ""))
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        query = request.query_params.get("q", "")
+        missing = selectors.library_query_missing(user=request.user, query=query)
+        if missing and isinstance(response.data, dict):
+            response.data["hint"] = _(
+                "Search by an exact ID number, credit code or phone number, "
+                "or a part of the name."
+            )
+        return response
 
 
 @extend_schema(parameters=[_SEARCH])
-class PersonListView(_LibraryMixin, generics.ListAPIView):
-    """Persons in the library (人口库) the user may see, numbers masked."""
+class PersonListView(_LibraryListMixin, generics.ListAPIView):
+    """Persons in the library (人口库) matching a search, numbers masked."""
 
     serializer_class = serializers.PersonSerializer
     select = staticmethod(selectors.person_list_for_user)
@@ -44,12 +71,12 @@ class PersonListView(_LibraryMixin, generics.ListAPIView):
 
 class PersonDetailView(_LibraryMixin, generics.RetrieveAPIView):
     serializer_class = serializers.PersonSerializer
-    select = staticmethod(selectors.person_list_for_user)
+    select = staticmethod(selectors.person_visible_to)
 
 
 @extend_schema(parameters=[_SEARCH])
-class EnterpriseListView(_LibraryMixin, generics.ListAPIView):
-    """Enterprises in the library (法人库) the user may see, numbers masked."""
+class EnterpriseListView(_LibraryListMixin, generics.ListAPIView):
+    """Enterprises in the library (法人库) matching a search, numbers masked."""
 
     serializer_class = serializers.EnterpriseSerializer
     select = staticmethod(selectors.enterprise_list_for_user)
@@ -57,7 +84,7 @@ class EnterpriseListView(_LibraryMixin, generics.ListAPIView):
 
 class EnterpriseDetailView(_LibraryMixin, generics.RetrieveAPIView):
     serializer_class = serializers.EnterpriseSerializer
-    select = staticmethod(selectors.enterprise_list_for_user)
+    select = staticmethod(selectors.enterprise_visible_to)
 
 
 class _RevealView(_LibraryMixin, generics.GenericAPIView):
@@ -89,12 +116,12 @@ class _RevealView(_LibraryMixin, generics.GenericAPIView):
 
 
 class PersonRevealView(_RevealView):
-    select = staticmethod(selectors.person_list_for_user)
+    select = staticmethod(selectors.person_visible_to)
     revealable = ("id_number", "phone")
 
 
 class EnterpriseRevealView(_RevealView):
-    select = staticmethod(selectors.enterprise_list_for_user)
+    select = staticmethod(selectors.enterprise_visible_to)
     revealable = ("legal_representative_id_number", "phone")
 
 

@@ -33,21 +33,8 @@ def enterprise():
 
 
 class TestMasking:
-    def test_clerk_sees_full_numbers(self, person, enterprise):
-        client = _client(UserFactory(role=Role.CLERK))
-
-        body = client.get(f"{PERSONS}{person.pk}/").json()
-        company = client.get(f"{ENTERPRISES}{enterprise.pk}/").json()
-
-        assert body["id_number"] == person.id_number
-        assert body["phone"] == "13712345678"
-        assert body["pii_masked"] is False
-        assert company["legal_representative_id_number"] == (
-            enterprise.legal_representative_id_number
-        )
-
-    @pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
-    def test_managers_and_admins_see_masked_numbers(self, role, person, enterprise):
+    @pytest.mark.parametrize("role", [Role.CLERK, Role.MANAGER, Role.ADMIN])
+    def test_every_staff_role_sees_masked_numbers(self, role, person, enterprise):
         client = _client(UserFactory(role=role))
 
         body = client.get(f"{PERSONS}{person.pk}/").json()
@@ -72,13 +59,15 @@ class TestMasking:
         assert [row["id"] for row in body["results"]] == [own.pk]
         assert body["results"][0]["id_number"] == mask_id_number(own.id_number)
 
-    def test_list_masks_every_row_for_a_manager(self):
-        PersonFactory.create_batch(3)
+    @pytest.mark.parametrize("role", [Role.CLERK, Role.MANAGER])
+    def test_list_masks_every_row_for_staff(self, role):
+        PersonFactory.create_batch(3, name="王五")
 
-        body = _client(UserFactory(role=Role.MANAGER)).get(PERSONS).json()
+        body = _client(UserFactory(role=role)).get(PERSONS, {"q": "王"}).json()
 
         assert body["count"] == 3
         assert all("*" in row["id_number"] for row in body["results"])
+        assert all("*" in row["phone"] for row in body["results"])
 
     def test_list_search_by_exact_id_number(self, person):
         PersonFactory()
@@ -87,6 +76,20 @@ class TestMasking:
         body = client.get(PERSONS, {"q": person.id_number}).json()
 
         assert [row["id"] for row in body["results"]] == [person.pk]
+        assert body["results"][0]["id_number"] == mask_id_number(person.id_number)
+        assert "hint" not in body
+
+    @pytest.mark.parametrize("path", [PERSONS, ENTERPRISES])
+    def test_staff_list_without_a_search_is_empty_with_a_hint(
+        self, path, person, enterprise
+    ):
+        client = _client(UserFactory(role=Role.CLERK))
+
+        body = client.get(path).json()
+
+        assert body["count"] == 0
+        assert body["results"] == []
+        assert "证件号码" in body["hint"]
 
 
 class TestScope:
@@ -128,6 +131,17 @@ class TestReveal:
         assert person.id_number not in repr(
             [entry.before, entry.after, entry.note, entry.target_label]
         )
+
+    def test_clerk_reveals_a_number_and_the_reveal_is_audited(self, person):
+        clerk = UserFactory(role=Role.CLERK)
+
+        response = _client(clerk).post(
+            f"{PERSONS}{person.pk}/reveal", {"field": "phone"}, format="json"
+        )
+
+        assert response.status_code == 200
+        assert response.json()["value"] == "13712345678"
+        assert AuditEntry.objects.filter(actor=clerk).count() == 1
 
     def test_admin_reveals_representative_id_of_an_enterprise(self, enterprise):
         response = _client(UserFactory(role=Role.ADMIN)).post(

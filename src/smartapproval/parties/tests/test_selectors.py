@@ -7,7 +7,9 @@ from smartapproval.accounts.models import ApplicantKind, Role
 from smartapproval.parties.selectors import (
     applicant_prefill,
     enterprise_list_for_user,
+    enterprise_visible_to,
     person_list_for_user,
+    person_visible_to,
 )
 from smartapproval.parties.tests.factories import (
     EnterpriseFactory,
@@ -67,6 +69,29 @@ class TestApplicantPrefill:
 
         assert prefill["applicant_code"] == person.id_number
 
+    def test_enterprise_contact_is_a_person_never_the_company_name(self):
+        user = UserFactory(
+            applicant_kind=ApplicantKind.ENTERPRISE, name="灵山县演示城建投资有限公司"
+        )
+        EnterpriseFactory(
+            account=user,
+            name="灵山县演示城建投资有限公司",
+            legal_representative="李建国",
+        )
+
+        prefill = applicant_prefill(user=user)
+
+        assert prefill["applicant_name"] == "灵山县演示城建投资有限公司"
+        assert prefill["contact_name"] == "李建国"
+
+    def test_enterprise_account_with_no_entry_leaves_the_company_name_empty(self):
+        user = UserFactory(applicant_kind=ApplicantKind.ENTERPRISE, name="经办人甲")
+
+        prefill = applicant_prefill(user=user)
+
+        assert prefill["applicant_name"] == ""
+        assert prefill["contact_name"] == "经办人甲"
+
     def test_account_with_no_entry_gets_its_own_name_and_phone(self):
         user = UserFactory(name="李四", phone="13900139000")
         PersonFactory()
@@ -81,13 +106,17 @@ class TestApplicantPrefill:
 
 class TestLibraryLists:
     @pytest.mark.parametrize("role", [Role.CLERK, Role.MANAGER, Role.ADMIN])
-    def test_library_staff_see_every_entry(self, role):
-        PersonFactory.create_batch(3)
+    def test_library_staff_must_search_and_never_list_everyone(self, role):
+        people = PersonFactory.create_batch(3, name="王五")
         EnterpriseFactory.create_batch(2)
         user = UserFactory(role=role)
 
-        assert person_list_for_user(user=user).count() == 3
-        assert enterprise_list_for_user(user=user).count() == 2
+        assert not person_list_for_user(user=user).exists()
+        assert not person_list_for_user(user=user, query="  ").exists()
+        assert not enterprise_list_for_user(user=user).exists()
+        assert person_list_for_user(user=user, query="王").count() == 3
+        assert list(person_visible_to(user=user).order_by("pk")) == people
+        assert enterprise_visible_to(user=user).count() == 2
 
     def test_applicant_sees_only_entries_linked_to_their_account(self):
         user = UserFactory()

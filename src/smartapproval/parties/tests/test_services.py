@@ -227,3 +227,77 @@ def test_two_simultaneous_records_of_a_new_person_make_one_entry():
     assert Person.objects.count() == 1
     assert len(_entries("person_created")) == 1
     assert len(_entries("person_changed")) == 1
+
+
+class TestOnlineApplication:
+    """An online application changes only its own account's entry."""
+
+    def test_entry_of_another_account_is_refused_and_left_alone(self):
+        owner, stranger = UserFactory(), UserFactory()
+        person = _person(account=owner)
+
+        with pytest.raises(ServiceError) as error:
+            _person(
+                actor=stranger,
+                account=stranger,
+                online=True,
+                name="冒名者",
+                phone="13800000009",
+            )
+
+        assert error.value.status == 409
+        assert error.value.field == "id_number"
+        assert error.value.message == (
+            "该证件号码已由其他账号登记，请使用本人账号申请或到窗口办理"
+        )
+        person.refresh_from_db()
+        assert (person.name, person.phone, person.account) == (
+            "王五",
+            "13712345678",
+            owner,
+        )
+
+    def test_enterprise_of_another_account_is_refused_and_left_alone(self):
+        owner, stranger = UserFactory(), UserFactory()
+        enterprise = _enterprise(account=owner)
+
+        with pytest.raises(ServiceError) as error:
+            _enterprise(actor=stranger, account=stranger, online=True, name="冒名公司")
+
+        assert (error.value.status, error.value.field) == (409, "uscc")
+        enterprise.refresh_from_db()
+        assert (enterprise.name, enterprise.account) == ("广安建设有限公司", owner)
+
+    def test_unlinked_entry_is_neither_changed_nor_linked(self):
+        applicant = UserFactory()
+        person = _person()
+
+        found = _person(
+            actor=applicant, account=applicant, online=True, name="另一个名字"
+        )
+
+        assert found.pk == person.pk
+        person.refresh_from_db()
+        assert (person.name, person.account) == ("王五", None)
+        assert not _entries("person_changed")
+
+    def test_own_entry_is_updated_and_a_missing_one_created_linked(self):
+        applicant = UserFactory()
+
+        created = _person(actor=applicant, account=applicant, online=True)
+        updated = _person(
+            actor=applicant, account=applicant, online=True, phone="13800000001"
+        )
+
+        assert created.pk == updated.pk
+        assert (updated.account, updated.phone) == (applicant, "13800000001")
+        assert len(_entries("person_changed")) == 1
+
+    def test_window_registration_may_update_an_entry_of_an_account(self):
+        owner, clerk = UserFactory(), UserFactory(role="clerk")
+        _person(account=owner)
+
+        person = _person(actor=clerk, phone="13800000002")
+
+        assert (person.phone, person.account) == ("13800000002", owner)
+        assert _entries("person_changed")[0].actor == clerk

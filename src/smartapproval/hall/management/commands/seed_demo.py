@@ -1,5 +1,9 @@
 """Create the demo accounts the README lists, one per role, on first start.
 
+The feasibility-study department has a window clerk and one reviewer for
+each node of the review route: ``reviewer`` (审查), ``reviewer2`` (审核) and
+``approver`` (审批, the department's leader).
+
 Every account gets the password ``demo12345``. The command only ever
 creates: an account that exists is left as it is, so a password its user
 changed stays changed. Staff of a department the catalogue import has not
@@ -54,7 +58,11 @@ DEMO_STAFF = (
     DemoStaff("admin", "系统管理员", Role.ADMIN, superuser=True),
     DemoStaff("manager", "周主任", Role.MANAGER),
     DemoStaff("clerk", "陈受理", Role.CLERK, FEASIBILITY_DEPARTMENT),
-    DemoStaff("reviewer", "刘审核", Role.REVIEWER, FEASIBILITY_DEPARTMENT),
+    # One reviewer per node of the review route: the same person may not
+    # complete two nodes of one case (separation of duties).
+    DemoStaff("reviewer", "刘审查", Role.REVIEWER, FEASIBILITY_DEPARTMENT),
+    DemoStaff("reviewer2", "赵审核", Role.REVIEWER, FEASIBILITY_DEPARTMENT),
+    DemoStaff("approver", "孙局长", Role.REVIEWER, FEASIBILITY_DEPARTMENT),
     DemoStaff("clerk2", "王窗口", Role.CLERK, OTHER_DEPARTMENT),
 )
 
