@@ -38,6 +38,10 @@ def applicant_register(
     one transaction. A credit code the check only warns about (it looks like
     a resident ID number, say) is taken once the applicant has confirmed it
     against the licence (``uscc_confirmed``).
+
+    Signing up proves no identity, so it follows the rule of an online
+    application: a library record that a window clerk made from the ID card
+    is neither changed nor linked to the new account.
     """
     if kind == ApplicantKind.PERSON:
         id_number = _checked_code(codes.check_resident_id, id_number, "id_number")
@@ -73,6 +77,7 @@ def applicant_register(
             id_number=id_number,
             phone=phone,
             account=user,
+            online=True,
         )
     else:
         _ensure_unclaimed(Enterprise, uscc=uscc)
@@ -84,6 +89,7 @@ def applicant_register(
                 legal_representative=legal_representative,
                 phone=phone,
                 account=user,
+                online=True,
             )
         except ServiceError as error:
             # The library's "name" is the enterprise's; the form's is the

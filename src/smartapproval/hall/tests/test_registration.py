@@ -189,8 +189,10 @@ def test_id_number_of_another_account_is_refused(client):
     assert not User.objects.filter(username="zhangsan").exists()
 
 
-def test_person_known_from_a_window_case_is_linked_to_the_new_account():
-    Person.objects.create(name="张三", id_number=VALID_ID)
+def test_signing_up_does_not_claim_a_record_known_from_a_window_case():
+    # Nothing online proves the new account is that person: the record a
+    # clerk made from the ID card stays as it was, unlinked.
+    Person.objects.create(name="张三", id_number=VALID_ID, phone="13900000000")
 
     user = services.applicant_register(
         actor=None,
@@ -202,7 +204,10 @@ def test_person_known_from_a_window_case_is_linked_to_the_new_account():
         id_number=VALID_ID.lower(),
     )
 
-    assert Person.objects.get(id_number=VALID_ID).account == user
+    person = Person.objects.get(id_number=VALID_ID)
+    assert user.pk is not None
+    assert person.account is None
+    assert person.phone == "13900000000"
 
 
 def test_service_refuses_an_unknown_applicant_kind():
