@@ -1,0 +1,1 @@
+"""Benchmarks: a district-year generator and timed runs (see README.md)."""
