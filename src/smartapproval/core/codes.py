@@ -108,6 +108,11 @@ def _resident_regions() -> frozenset[str]:
 
 
 @functools.cache
+def _in_known_prefecture(region: str) -> bool:
+    """Tell whether ``region`` is a county code under a known prefecture."""
+    return region[4:] != "00" and f"{region[:4]}00" in known_region_codes()
+
+
 def _uscc_regions() -> frozenset[str]:
     return known_region_codes() | _USCC_EXTRA_REGIONS
 
@@ -330,7 +335,8 @@ def check_uscc(value: str) -> CodeCheck:
                 "name": USCC_DEPARTMENT_NAMES[department],
             }
         )
-    if region not in _uscc_regions():
+    region_known = region in _uscc_regions()
+    if not region_known and not _in_known_prefecture(region):
         errors.append(
             _("The region code “%(code)s” (characters 3–8) does not exist.")
             % {"code": region}
@@ -353,6 +359,17 @@ def check_uscc(value: str) -> CodeCheck:
                 "GB 11714 check; compare it with the licence."
             )
             % {"code": organisation}
+        )
+    if not region_known and not errors:
+        # Development zones (苏州工业园区 320594, say) register bodies under
+        # codes of their own that GB/T 2260 does not list; real codes carry
+        # them, so an unknown county inside a known prefecture only warns.
+        warnings.append(
+            _(
+                "The region code “%(code)s” (characters 3–8) is not in GB/T 2260; "
+                "it may be a development zone's code. Compare it with the licence."
+            )
+            % {"code": region}
         )
     # A resident ID typed into the credit-code field can pass both checksums
     # (case 8b); make the user look again before it is stored.

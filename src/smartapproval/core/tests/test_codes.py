@@ -451,3 +451,26 @@ def test_every_code_message_is_translated():
         result = check_project_code(value)
         for text in [result.message, *result.warnings]:
             assert not text or CJK.search(text), text
+
+
+@pytest.mark.parametrize("region", ["320594", "320571"])
+def test_development_zone_region_of_a_known_prefecture_is_valid_but_warned(region):
+    # 苏州工业园区 registers under codes GB/T 2260 does not list.
+    body = f"91{region}MA1MXX0Q"
+    body += codes.organisation_check_char(body[8:16])
+    value = body + codes.uscc_check_char(body)
+
+    result = check_uscc(value)
+
+    assert result.valid is True
+    assert any("GB/T 2260" in warning for warning in result.warnings)
+
+
+def test_unknown_county_of_an_unknown_prefecture_is_still_refused():
+    body = "91119994MA1MXX0Q"
+    body += codes.organisation_check_char(body[8:16])
+
+    result = check_uscc(body + codes.uscc_check_char(body))
+
+    assert result.valid is False
+    assert "119994" in result.message
