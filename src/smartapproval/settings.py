@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_tasks",
     "django_tasks_db",
@@ -116,6 +117,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache lives in the database so every gunicorn worker sees the same
+# counters (rate limits); `serve` runs createcachetable, and Django's test
+# database creation does too.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "smartapproval_cache",
+    }
+}
+
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -173,6 +184,12 @@ SMARTAPPROVAL_REGION_CODE = env("SMARTAPPROVAL_REGION_CODE", "511602")
 # Working days left at which a case or task turns yellow.
 SMARTAPPROVAL_WARNING_DAYS = env("SMARTAPPROVAL_WARNING_DAYS", 2)
 SMARTAPPROVAL_CATALOGUE_DIR = env("SMARTAPPROVAL_CATALOGUE_DIR", "")
+# Failed public progress lookups (case number and applicant code) one client
+# address may make within the window (seconds) before it is refused with 429.
+SMARTAPPROVAL_PROGRESS_FAILURE_LIMIT = env("SMARTAPPROVAL_PROGRESS_FAILURE_LIMIT", 10)
+SMARTAPPROVAL_PROGRESS_FAILURE_WINDOW = env(
+    "SMARTAPPROVAL_PROGRESS_FAILURE_WINDOW", 600
+)
 # Called as ``hook(years=[...])`` after a calendar change commits, so open
 # deadlines in those years are computed again (core may not import cases).
 SMARTAPPROVAL_CALENDAR_CHANGED_HOOKS = [
@@ -183,9 +200,12 @@ SMARTAPPROVAL_CALENDAR_CHANGED_HOOKS = [
 SMARTAPPROVAL_AUDIT_RECORDER = "smartapproval.audit.services.audit_record"
 
 REST_FRAMEWORK = {
+    # Token first: DRF takes the first class's WWW-Authenticate header, so an
+    # anonymous request is answered 401 with a challenge instead of 403.
+    # Session requests still go through SessionAuthentication's CSRF check.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -201,6 +221,19 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from the sidecar package: the docs work offline
+    # and their version is pinned with ours, not fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or a limit unit; name each choice set
+    # after its model so the schema's enums are stable.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "smartapproval.cases.models.CaseStatus",
+        "TaskStatusEnum": "smartapproval.cases.models.TaskStatus",
+        "ItemStatusEnum": "smartapproval.catalogue.models.ItemStatus",
+        "LimitUnitEnum": "smartapproval.core.models.LimitUnit",
+    },
 }
 
 TASKS = {
@@ -215,5 +248,8 @@ CSRF_COOKIE_SECURE = env("CSRF_COOKIE_SECURE", False)
 X_FRAME_OPTIONS = "DENY"
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
-LOGGING = logging_config(LOG_LEVEL)
+# Gunicorn's access lines, one JSON record per request (`serve` also passes
+# --access-logfile to gunicorn, without which it writes none).
+ACCESS_LOG = env("ACCESS_LOG", False)
+LOGGING = logging_config(LOG_LEVEL, access_log=ACCESS_LOG)
 configure_structlog()

@@ -2,7 +2,16 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+# JSON in the API's error shape under /api/, the HTML pages elsewhere.
+handler404 = "smartapproval.core.api.page_not_found"
+handler500 = "smartapproval.core.api.server_error"
+
+admin.site.site_header = _("Smart Approval administration")
+admin.site.site_title = _("Smart Approval administration")
+admin.site.index_title = _("Site administration")
 
 api_v1 = [
     path("", include("smartapproval.core.api.urls")),

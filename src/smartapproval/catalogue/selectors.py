@@ -1,10 +1,20 @@
 """Reads of the catalogue: search, departments and item look-up."""
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from smartapproval.accounts.models import Department, Role
 from smartapproval.catalogue.models import (
@@ -15,6 +25,40 @@ from smartapproval.catalogue.models import (
 
 # Fields left out of a version snapshot: identity and bookkeeping.
 _SNAPSHOT_SKIP = {"id", "created_at", "updated_at", "source_hash", "department"}
+
+
+@dataclass(frozen=True)
+class ResultAlias:
+    """The items that issue a licence the catalogue does not name.
+
+    Applicants search for the licence (营业执照); the provincial catalogue
+    names the procedure (个体工商户设立登记) and often leaves the result
+    name empty. An item matches when its name has one of ``subjects`` and
+    one of ``procedures``, and none of ``unless``.
+    """
+
+    subjects: tuple[str, ...]
+    procedures: tuple[str, ...]
+    unless: tuple[str, ...] = ()
+
+    def as_q(self) -> Q:
+        matches = _any_in_name(self.subjects) & _any_in_name(self.procedures)
+        if self.unless:
+            matches &= ~_any_in_name(self.unless)
+        return matches
+
+
+# A business licence is issued when a market entity is registered, and issued
+# again when its registration changes (Regulation on the Registration of
+# Market Entities, art. 21 and 24).
+RESULT_ALIASES: dict[str, ResultAlias] = {
+    "营业执照": ResultAlias(
+        subjects=("公司", "企业", "个体工商户", "合作社"),
+        procedures=("设立登记", "变更登记", "设立、变更"),
+        # Registered by civil affairs, with a certificate, not a licence.
+        unless=("民办非企业",),
+    ),
+}
 
 
 def user_sees_drafts(user: Any) -> bool:
@@ -35,7 +79,9 @@ def item_search(
 
     A query equal to an implementation or basic code finds that item; the
     code columns are indexed or short, and the name match is a plain
-    substring test that works the same on SQLite and PostgreSQL.
+    substring test that works the same on SQLite and PostgreSQL. A word
+    also matches the item's result (the licence it issues), by its result
+    name or through ``RESULT_ALIASES``.
     """
     items = ServiceItem.objects.select_related("department")
     if published_only:
@@ -49,12 +95,39 @@ def item_search(
     if query:
         by_name = Q()
         for word in query.split():
-            by_name &= Q(name__icontains=word)
+            by_name &= _word_matches(word)
         items = items.filter(
             by_name | Q(implementation_code=query) | Q(basic_code=query)
         )
 
     return items.order_by("department__sort_order", "department__name", "name", "pk")
+
+
+def item_search_public(
+    *,
+    query: str = "",
+    department: Department | int | None = None,
+    item_type: str | None = None,
+) -> QuerySet[ServiceItem]:
+    """Find the items the public may see listed: published first, then drafts.
+
+    A draft is listed so that a citizen learns the service exists and what
+    is known of it, read-only: it cannot be applied for online and has no
+    guide yet. A withdrawn item is not listed at all.
+    """
+    items = item_search(
+        query=query, department=department, item_type=item_type, published_only=False
+    ).exclude(status=ItemStatus.WITHDRAWN)
+
+    return items.annotate(
+        unpublished=Case(
+            When(status=ItemStatus.PUBLISHED, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by(
+        "unpublished", "department__sort_order", "department__name", "name", "pk"
+    )
 
 
 def departments_with_items(*, published_only: bool = False) -> QuerySet[Department]:
@@ -122,6 +195,23 @@ def material_rows(item: ServiceItem) -> list[dict[str, Any]]:
     return list(
         MaterialRequirement.objects.filter(item=item).order_by("order").values(*names)
     )
+
+
+def _word_matches(word: str) -> Q:
+    matches = Q(name__icontains=word) | Q(result_name__icontains=word)
+    alias = RESULT_ALIASES.get(word)
+    if alias is not None:
+        matches |= alias.as_q()
+
+    return matches
+
+
+def _any_in_name(words: tuple[str, ...]) -> Q:
+    found = Q()
+    for word in words:
+        found |= Q(name__contains=word)
+
+    return found
 
 
 def _item_get(code_or_pk: str | int, *, published_only: bool) -> ServiceItem:

@@ -12,8 +12,13 @@ _SHARED = [
 ]
 
 
-def logging_config(level: str) -> dict:
-    """Return the stdlib logging dict that renders every record as JSON."""
+def logging_config(level: str, *, access_log: bool = False) -> dict:
+    """Return the stdlib logging dict that renders every record as JSON.
+
+    Gunicorn's access lines are logged at INFO on ``gunicorn.access``; they
+    pass only with ``access_log``, and come out as JSON through the root
+    handler like every other record.
+    """
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -36,7 +41,12 @@ def logging_config(level: str) -> dict:
             "django.server": {"level": "WARNING"},
             "django.request": {"level": "ERROR"},
             "axes": {"level": "WARNING"},
-            "gunicorn.access": {"level": "WARNING"},
+            # Gunicorn turns propagation off when it sets up its own access
+            # handler; Django's configuration removes that handler.
+            "gunicorn.access": {
+                "level": "INFO" if access_log else "WARNING",
+                "propagate": True,
+            },
             # SpiffWorkflow logs every task state change, with the task data
             # attached, whenever its logger has no level of its own.
             "spiff": {"level": "WARNING"},

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from smartapproval.accounts.models import ApplicantKind, User
 from smartapproval.catalogue.models import ItemType
+from smartapproval.core import codes
 
 MOBILE_VALIDATOR = RegexValidator(
     r"^1[3-9]\d{9}$",
@@ -125,6 +126,11 @@ class RegistrationForm(HallForm):
         ApplicantKind.PERSON: ("id_number",),
         ApplicantKind.ENTERPRISE: ("enterprise_name", "uscc", "legal_representative"),
     }
+    # The code each kind of applicant gives, and its check.
+    KIND_CODES = {
+        ApplicantKind.PERSON: ("id_number", codes.check_resident_id),
+        ApplicantKind.ENTERPRISE: ("uscc", codes.check_uscc),
+    }
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
@@ -141,6 +147,7 @@ class RegistrationForm(HallForm):
         for field in self.KIND_FIELDS.get(kind, ()):
             if not (cleaned.get(field) or "").strip():
                 self.add_error(field, _("This field is required."))
+        self._check_code(kind, cleaned)
 
         password1 = cleaned.get("password1")
         password2 = cleaned.get("password2")
@@ -154,3 +161,20 @@ class RegistrationForm(HallForm):
                 self.add_error("password1", error)
 
         return cleaned
+
+    def _check_code(self, kind: str | None, cleaned: dict) -> None:
+        """Refuse a wrong code with the check's reason and its warnings.
+
+        The service checks the code again; here the warnings, such as "this
+        looks like a resident ID number" for a credit code, reach the field
+        together with the error, as the code-check API gives them.
+        """
+        if kind not in self.KIND_CODES:
+            return
+        field, check = self.KIND_CODES[kind]
+        value = (cleaned.get(field) or "").strip()
+        if not value:
+            return
+        result = check(value)
+        if not result.valid:
+            self.add_error(field, [result.message, *result.warnings])

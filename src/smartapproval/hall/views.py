@@ -1,6 +1,9 @@
 """Applicant pages of the online hall: departments, guides, progress."""
 
+import math
+
 import structlog
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -14,6 +17,7 @@ from smartapproval.accounts.models import Department
 from smartapproval.catalogue import selectors as catalogue
 from smartapproval.catalogue.models import ServiceItem
 from smartapproval.core.api import ServiceError
+from smartapproval.core.ratelimit import FailureLimit
 from smartapproval.hall import selectors, services
 from smartapproval.hall.forms import ItemSearchForm, ProgressForm, RegistrationForm
 
@@ -46,13 +50,17 @@ def department_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def item_search(request: HttpRequest) -> HttpResponse:
-    """Find published items by name, optionally of one type."""
+    """Find items by name, optionally of one type: published first, then drafts.
+
+    A draft is listed, marked as not yet open online and without an apply
+    button, as on a department's page.
+    """
     form = ItemSearchForm(request.GET or None)
     query = item_type = ""
     if form.is_valid():
         query = form.cleaned_data["q"].strip()
         item_type = form.cleaned_data["item_type"]
-    items = catalogue.item_search(query=query, item_type=item_type or None)
+    items = catalogue.item_search_public(query=query, item_type=item_type or None)
     page = Paginator(items, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
 
     return render(
@@ -77,27 +85,53 @@ def progress(request: HttpRequest) -> HttpResponse:
     """Look up a case's progress by its number and the applicant's code.
 
     Either both match or the answer is the same "not found", so the page
-    never tells whether a case number exists.
+    never tells whether a case number exists. Case numbers are sequential
+    and an enterprise's credit code is public, so a client address that has
+    failed too often is refused for a while, even with the right pair.
     """
     # Imported here: the selector belongs to the cases app's public reads.
     from smartapproval.cases.selectors import case_public_progress
 
     form = ProgressForm(request.POST or None)
+    limit = _progress_failure_limit()
+    client = request.META.get("REMOTE_ADDR") or ""
     case = None
-    not_found = False
-    if request.method == "POST" and form.is_valid():
+    not_found = refused = False
+    status = 200
+    if request.method == "POST" and limit.exceeded(client):
+        refused = True
+        status = 429
+        log.warning("progress_lookup_refused", scope=limit.scope)
+    elif request.method == "POST" and form.is_valid():
         case = case_public_progress(
             number=form.cleaned_data["number"],
             applicant_code=form.cleaned_data["applicant_code"],
         )
         not_found = case is None
+        if not_found:
+            limit.record_failure(client)
+            status = 404
         log.info("progress_looked_up", found=not not_found)
 
     return render(
         request,
         "hall/progress.html",
-        {"form": form, "case": case, "not_found": not_found},
-        status=404 if not_found else 200,
+        {
+            "form": form,
+            "case": case,
+            "not_found": not_found,
+            "refused": refused,
+            "retry_minutes": math.ceil(limit.window / 60),
+        },
+        status=status,
+    )
+
+
+def _progress_failure_limit() -> FailureLimit:
+    return FailureLimit(
+        scope="progress",
+        limit=settings.SMARTAPPROVAL_PROGRESS_FAILURE_LIMIT,
+        window=settings.SMARTAPPROVAL_PROGRESS_FAILURE_WINDOW,
     )
 
 

@@ -36,20 +36,16 @@ class ItemLegalLimitSerializer(ItemLimitSerializer):
 
 
 class CatalogueDepartmentSerializer(serializers.ModelSerializer):
-    published_count = serializers.IntegerField(read_only=True)
-    item_count = serializers.SerializerMethodField(
-        help_text="All items including drafts; null for the public."
+    published_count = serializers.IntegerField(
+        read_only=True, help_text="Items open for online application."
+    )
+    item_count = serializers.IntegerField(
+        read_only=True, help_text="All items, drafts and withdrawn ones included."
     )
 
     class Meta:
         model = Department
         fields = ["id", "code", "name", "region_code", "published_count", "item_count"]
-
-    @extend_schema_field(serializers.IntegerField(allow_null=True))
-    def get_item_count(self, department: Department) -> int | None:
-        if self.context.get("sees_drafts"):
-            return getattr(department, "item_count", None)
-        return None
 
 
 class ItemDepartmentSerializer(serializers.ModelSerializer):

@@ -1,4 +1,10 @@
-"""Read-only catalogue API: departments and items, public when published."""
+"""Read-only catalogue API: departments and items, as the hall lists them.
+
+The public sees what the hall's pages show: every department that has
+items, and in the item list published items first, then drafts marked by
+``status`` (known, but not open online yet). A guide (the detail) is
+public once the item is published. Administrators see everything.
+"""
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,8 +23,9 @@ from smartapproval.catalogue.models import ServiceItem
 @extend_schema(
     summary="Departments with service items",
     description=(
-        "Departments that have published items, with their counts. "
-        "Administrators see every department that has items, drafts included."
+        "Every department that has items, as on the hall's front page, with "
+        "``item_count`` (all items, drafts included) and ``published_count`` "
+        "(items open for online application)."
     ),
     tags=["catalogue"],
 )
@@ -29,19 +36,17 @@ class DepartmentListView(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        sees_drafts = selectors.user_sees_drafts(self.request.user)
-        return selectors.departments_with_items(published_only=not sees_drafts)
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        context["sees_drafts"] = selectors.user_sees_drafts(self.request.user)
-        return context
+        return selectors.departments_with_items()
 
 
 @extend_schema(
     summary="Search service items",
     description=(
-        "Published items; administrators also see drafts and withdrawn items."
+        "Published items first, then drafts: a draft (``status`` "
+        "``draft``, 暂未开放网上办理) is listed read-only so that the public "
+        "knows the service exists, but cannot be applied for and has no guide "
+        "yet. Withdrawn items are left out. Administrators see every item in "
+        "catalogue order, withdrawn ones included."
     ),
     parameters=[ItemSearchParamsSerializer],
     tags=["catalogue"],
@@ -54,19 +59,23 @@ class ItemListView(generics.ListAPIView):
     def get_queryset(self):
         params = ItemSearchParamsSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        return selectors.item_search(
-            query=params.validated_data.get("q", ""),
-            department=params.validated_data.get("department"),
-            item_type=params.validated_data.get("type"),
-            published_only=not selectors.user_sees_drafts(self.request.user),
-        )
+        filters = {
+            "query": params.validated_data.get("q", ""),
+            "department": params.validated_data.get("department"),
+            "item_type": params.validated_data.get("type"),
+        }
+        if selectors.user_sees_drafts(self.request.user):
+            return selectors.item_search(**filters, published_only=False)
+
+        return selectors.item_search_public(**filters)
 
 
 @extend_schema(
     summary="One service item with its guide",
     description=(
         "Look up by implementation code or by id. Materials, limits with units, "
-        "window, legal bases, FAQ, review rights and special procedures."
+        "window, legal bases, FAQ, review rights and special procedures. "
+        "Published items only (administrators: any), as the hall's guides."
     ),
     parameters=[
         OpenApiParameter(

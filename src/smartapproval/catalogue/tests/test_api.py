@@ -106,12 +106,12 @@ class TestItemDetail:
 
 @pytest.mark.django_db
 class TestItemList:
-    def test_lists_published_items_with_filters(self, client):
+    def test_lists_items_with_filters(self, client):
         tax = DepartmentFactory(name="区税务局")
         invoice = ServiceItemFactory(
             name="增值税发票领用", department=tax, status=ItemStatus.PUBLISHED
         )
-        ServiceItemFactory(name="发票代开", department=tax)
+        ServiceItemFactory(name="发票作废", department=tax, status=ItemStatus.WITHDRAWN)
         other = ServiceItemFactory(
             name="发票遗失声明",
             status=ItemStatus.PUBLISHED,
@@ -128,12 +128,42 @@ class TestItemList:
         assert [r["id"] for r in by_department["results"]] == [invoice.pk]
         assert [r["id"] for r in by_type["results"]] == [other.pk]
 
-    def test_administrator_also_sees_drafts(self, admin_client):
+    def test_public_sees_drafts_after_published_items_marked_by_status(self, client):
+        draft = ServiceItemFactory(name="甲 发票代开")
+        published = ServiceItemFactory(
+            name="乙 增值税发票领用", status=ItemStatus.PUBLISHED
+        )
+        ServiceItemFactory(name="丙 发票作废", status=ItemStatus.WITHDRAWN)
+
+        response = client.get("/api/v1/catalogue/items/", {"q": "发票"})
+
+        assert response.status_code == 200
+        assert [
+            (r["id"], r["status"], r["status_label"])
+            for r in response.json()["results"]
+        ] == [
+            (published.pk, "published", "已发布"),
+            (draft.pk, "draft", "草稿"),
+        ]
+
+    def test_draft_in_the_list_still_has_no_public_guide(self, client):
+        draft = ServiceItemFactory(name="发票代开")
+
+        listed = client.get("/api/v1/catalogue/items/", {"q": "发票代开"}).json()
+        guide = client.get(f"/api/v1/catalogue/items/{draft.implementation_code}/")
+
+        assert [r["id"] for r in listed["results"]] == [draft.pk]
+        assert guide.status_code == 404
+
+    def test_administrator_also_sees_withdrawn_items(self, admin_client, client):
         ServiceItemFactory(name="发票代开")
+        ServiceItemFactory(name="发票作废", status=ItemStatus.WITHDRAWN)
 
         response = admin_client.get("/api/v1/catalogue/items/", {"q": "发票"})
+        public = client.get("/api/v1/catalogue/items/", {"q": "发票"})
 
-        assert response.json()["count"] == 1
+        assert response.json()["count"] == 2
+        assert public.json()["count"] == 1
 
     def test_unknown_type_is_a_400_with_the_field(self, client):
         response = client.get("/api/v1/catalogue/items/", {"type": "99"})
@@ -145,11 +175,13 @@ class TestItemList:
 
 @pytest.mark.django_db
 class TestDepartmentList:
-    def test_public_sees_departments_with_published_items(self, client):
-        tax = DepartmentFactory(name="区税务局")
+    def test_public_sees_every_department_with_items_and_both_counts(self, client):
+        tax = DepartmentFactory(name="区税务局", sort_order=1)
         ServiceItemFactory(department=tax, status=ItemStatus.PUBLISHED)
         ServiceItemFactory(department=tax)
-        ServiceItemFactory(department=DepartmentFactory(name="草稿部门"))
+        drafts_only = DepartmentFactory(name="草稿部门", sort_order=2)
+        ServiceItemFactory(department=drafts_only)
+        DepartmentFactory(name="无事项部门", sort_order=3)
 
         response = client.get("/api/v1/catalogue/departments/")
 
@@ -161,8 +193,16 @@ class TestDepartmentList:
                 "name": "区税务局",
                 "region_code": "511602",
                 "published_count": 1,
-                "item_count": None,
-            }
+                "item_count": 2,
+            },
+            {
+                "id": drafts_only.pk,
+                "code": drafts_only.code,
+                "name": "草稿部门",
+                "region_code": "511602",
+                "published_count": 0,
+                "item_count": 1,
+            },
         ]
 
     def test_administrator_sees_every_department_with_items(self, admin_client):

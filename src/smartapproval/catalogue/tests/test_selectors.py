@@ -8,6 +8,7 @@ from smartapproval.catalogue.selectors import (
     item_get_for_user,
     item_get_published,
     item_search,
+    item_search_public,
 )
 from smartapproval.catalogue.tests.factories import (
     AdminUserFactory,
@@ -76,6 +77,59 @@ class TestItemSearch:
         assert list(item_search(item_type=ItemType.CONFIRMATION)) == [
             catalogue["register"]
         ]
+
+
+@pytest.mark.django_db
+class TestItemSearchPublic:
+    def test_published_items_come_before_drafts(self, catalogue):
+        assert list(item_search_public(query="税务")) == [
+            catalogue["register"],
+            catalogue["draft"],
+        ]
+
+    def test_withdrawn_items_are_left_out(self, catalogue):
+        found = list(item_search_public())
+
+        assert catalogue["withdrawn"] not in found
+        assert len(found) == 4
+
+    def test_filters_by_department_and_type(self, catalogue):
+        tax = catalogue["invoice"].department
+
+        assert list(item_search_public(department=tax, query="证明")) == [
+            catalogue["draft"]
+        ]
+        assert list(item_search_public(item_type=ItemType.LICENSING)) == [
+            catalogue["school"]
+        ]
+
+
+@pytest.mark.django_db
+class TestSearchByResult:
+    def test_business_licence_finds_the_market_entity_registrations(self):
+        wanted = [
+            ServiceItemFactory(name="个体工商户设立登记"),
+            ServiceItemFactory(name="公司变更登记"),
+            ServiceItemFactory(name="农民专业合作社设立、变更、注销登记"),
+        ]
+        ServiceItemFactory(name="个体工商户注销登记")
+        ServiceItemFactory(name="民办非企业单位变更登记")
+        ServiceItemFactory(name="采矿权人名称变更登记")
+
+        found = set(item_search_public(query="营业执照"))
+
+        assert found == set(wanted)
+
+    def test_the_licence_word_combines_with_other_words(self):
+        wanted = ServiceItemFactory(name="个体工商户设立登记")
+        ServiceItemFactory(name="公司设立登记")
+
+        assert list(item_search_public(query="个体 营业执照")) == [wanted]
+
+    def test_a_word_matches_the_result_name(self):
+        wanted = ServiceItemFactory(name="食品经营许可", result_name="食品经营许可证")
+
+        assert list(item_search_public(query="许可证")) == [wanted]
 
 
 @pytest.mark.django_db

@@ -1,11 +1,26 @@
-"""Shared pieces of the REST API: errors as JSON in Chinese with the field."""
+"""Shared pieces of the REST API: errors as JSON in Chinese with the field.
 
+Every error under ``/api/`` has one shape, ``{"message", "field", "code",
+"errors"}``: those DRF raises go through ``exception_handler``; paths no view
+matches and crashes outside DRF go through ``page_not_found`` and
+``server_error``, the project's 404 and 500 handlers.
+"""
+
+import json
+
+import structlog
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+log = structlog.get_logger(__name__)
+
+API_PREFIX = "/api/"
 
 
 class ServiceError(Exception):
@@ -55,9 +70,11 @@ def exception_handler(exc, context):
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound("未找到该资源。")
+        exc = exceptions.NotFound(_("The resource was not found."))
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied("您无权执行此操作。")
+        exc = exceptions.PermissionDenied(_("You are not allowed to do this."))
+    elif isinstance(exc, exceptions.ParseError):
+        exc = exceptions.ParseError(_parse_error_message(exc))
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -73,5 +90,59 @@ def exception_handler(exc, context):
         "errors": errors,
     }
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
-        response.data["message"] = "请先登录。"
+        response.data["message"] = _("Please log in first.")
+
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 404: JSON in the API's error shape under /api/, else the page."""
+    if not request.path.startswith(API_PREFIX):
+        return defaults.page_not_found(request, exception)
+
+    return error_response(
+        _("The resource was not found."), code="not_found", status=404
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer 500: JSON under /api/, else the page; never the cause."""
+    if not request.path.startswith(API_PREFIX):
+        return defaults.server_error(request)
+
+    return error_response(
+        _("Something went wrong on our side. Please try again later."),
+        code="server_error",
+        status=500,
+    )
+
+
+def error_response(message: str, *, code: str, status: int) -> JsonResponse:
+    """Return an error outside DRF in the API's error shape."""
+    return JsonResponse(
+        {
+            "message": message,
+            "field": None,
+            "code": code,
+            "errors": [{"field": None, "message": message}],
+        },
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _parse_error_message(exc: exceptions.ParseError) -> str:
+    """Say in the user's language why the body was unreadable.
+
+    DRF's own message names the parser's internals in English; only the
+    position of a JSON syntax error is worth passing on.
+    """
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, json.JSONDecodeError):
+        return _(
+            "The request body is not valid JSON: check line %(line)d, "
+            "column %(column)d."
+        ) % {"line": cause.lineno, "column": cause.colno}
+    log.warning("api_body_unreadable", parser_error=type(cause).__name__)
+
+    return _("The request body could not be read.")

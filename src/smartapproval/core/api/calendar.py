@@ -1,6 +1,7 @@
 """Public calendar endpoints: a deadline in working days, and the days."""
 
 import datetime
+import re
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,11 +27,43 @@ MAX_WORKING_DAYS = 1000
 MAX_RANGE_DAYS = 366
 
 
+# A month 01-12 and a day 01-31: the shape of a date in some month.
+_ISO_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
+
+
+class IsoDateField(serializers.DateField):
+    """A YYYY-MM-DD date that tells a wrong format from a day that never was.
+
+    "2026-02-30" has the right shape and a day some month has, so asking for
+    the format again would send the user looking for a typo that is not
+    there; "2026-13-01" keeps the format message.
+    """
+
+    def __init__(self, format_message, **kwargs):
+        super().__init__(
+            input_formats=["%Y-%m-%d"],
+            error_messages={
+                "required": format_message,
+                "invalid": format_message,
+                "null": format_message,
+            },
+            **kwargs,
+        )
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                raise serializers.ValidationError(
+                    _("%(value)s is not a valid date.") % {"value": value},
+                    code="invalid_date",
+                ) from None
+        return super().to_internal_value(value)
+
+
 def _date_field(message) -> serializers.DateField:
-    return serializers.DateField(
-        input_formats=["%Y-%m-%d"],
-        error_messages={"required": message, "invalid": message, "null": message},
-    )
+    return IsoDateField(message)
 
 
 def _check_year(day: datetime.date) -> datetime.date:

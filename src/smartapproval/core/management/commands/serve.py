@@ -252,6 +252,8 @@ class Command(BaseCommand):
         """Bring the database and static files up to date before serving."""
         quiet = max(verbosity - 1, 0)
         call_command("migrate", interactive=False, verbosity=quiet)
+        # The database cache (rate limits) lives outside the migrations.
+        call_command("createcachetable", verbosity=quiet)
         call_command("collectstatic", interactive=False, verbosity=quiet)
         self.call_if_present("seed_calendar", verbosity=verbosity)
         if not apps.get_model("catalogue", "ServiceItem").objects.exists():
