@@ -1,7 +1,9 @@
 """Read the person and enterprise libraries with the rules of who sees what.
 
-Window clerks, centre managers and administrators search the whole library:
-the library is the centre's, not a department's. A search needs a term, so
+Centre managers and administrators search the whole library. A window
+clerk opens only the entries of applicants with a case in the clerk's own
+department, and beyond them finds an entry only by its exact ID number or
+credit code (read off the card at the window). A search needs a term, so
 nobody browses everyone; numbers come masked, and a full number only through
 the audited reveal. An applicant sees only the entries linked to their own
 account. Everyone else sees nothing.
@@ -58,13 +60,19 @@ def person_list_for_user(*, user: User, query: str = "") -> QuerySet[Person]:
     if library_query_missing(user=user, query=query):
         return Person.objects.none()
 
-    return person_visible_to(user=user).filter(_search(query, code_field="id_number"))
+    return _found(
+        Person.objects.all(),
+        person_visible_to(user=user),
+        user=user,
+        query=query,
+        code_field="id_number",
+    )
 
 
 def person_visible_to(*, user: User) -> QuerySet[Person]:
     """Return every person ``user`` may open one by one (detail, reveal)."""
     if library_searchable_by(user):
-        return Person.objects.all()
+        return _department_scoped(Person.objects.all(), user=user)
     if library_visible_to(user):
         return Person.objects.filter(account=user)
     return Person.objects.none()
@@ -79,16 +87,48 @@ def enterprise_list_for_user(*, user: User, query: str = "") -> QuerySet[Enterpr
     if library_query_missing(user=user, query=query):
         return Enterprise.objects.none()
 
-    return enterprise_visible_to(user=user).filter(_search(query, code_field="uscc"))
+    return _found(
+        Enterprise.objects.all(),
+        enterprise_visible_to(user=user),
+        user=user,
+        query=query,
+        code_field="uscc",
+    )
 
 
 def enterprise_visible_to(*, user: User) -> QuerySet[Enterprise]:
     """Return every enterprise ``user`` may open one by one (detail, reveal)."""
     if library_searchable_by(user):
-        return Enterprise.objects.all()
+        return _department_scoped(Enterprise.objects.all(), user=user)
     if library_visible_to(user):
         return Enterprise.objects.filter(account=user)
     return Enterprise.objects.none()
+
+
+def _sees_whole_library(user: User) -> bool:
+    return user.is_superuser or user.role in {Role.MANAGER, Role.ADMIN}
+
+
+def _department_scoped(rows: QuerySet, *, user: User) -> QuerySet:
+    """Limit a clerk to the applicants of their own department's cases."""
+    if _sees_whole_library(user):
+        return rows
+    if user.department_id is None:
+        return rows.none()
+    # By the reverse name of Case's foreign key: parties may not import cases.
+    return rows.filter(cases__department_id=user.department_id).distinct()
+
+
+def _found(
+    everyone: QuerySet, visible: QuerySet, *, user: User, query: str, code_field: str
+) -> QuerySet:
+    """Match ``query`` in what ``user`` sees, or an exact code in the library."""
+    matched = visible.filter(_search(query, code_field=code_field))
+    if not library_searchable_by(user) or _sees_whole_library(user):
+        return matched
+    code = codes.normalize_code(" ".join((query or "").split()))
+    exact = everyone.filter(**{code_field: code}).values("pk")
+    return everyone.filter(Q(pk__in=matched.values("pk")) | Q(pk__in=exact))
 
 
 def _search(query: str, *, code_field: str) -> Q:

@@ -3,6 +3,7 @@ from rest_framework.test import APIClient
 
 from smartapproval.accounts.models import ApplicantKind, Role
 from smartapproval.audit.models import AuditEntry
+from smartapproval.cases.tests.factories import CaseFactory, DepartmentFactory
 from smartapproval.core.masking import mask_id_number, mask_phone
 from smartapproval.parties.tests.factories import (
     EnterpriseFactory,
@@ -22,6 +23,17 @@ def _client(user):
     return client
 
 
+def _with_cases_of(user, *parties):
+    """Put ``user`` in a department that has a case of each of ``parties``."""
+    department = DepartmentFactory()
+    user.department = department
+    user.save()
+    for party in parties:
+        field = "enterprise" if hasattr(party, "uscc") else "person"
+        CaseFactory(item__department=department, **{field: party})
+    return user
+
+
 @pytest.fixture
 def person():
     return PersonFactory(phone="13712345678")
@@ -35,7 +47,8 @@ def enterprise():
 class TestMasking:
     @pytest.mark.parametrize("role", [Role.CLERK, Role.MANAGER, Role.ADMIN])
     def test_every_staff_role_sees_masked_numbers(self, role, person, enterprise):
-        client = _client(UserFactory(role=role))
+        user = _with_cases_of(UserFactory(role=role), person, enterprise)
+        client = _client(user)
 
         body = client.get(f"{PERSONS}{person.pk}/").json()
         company = client.get(f"{ENTERPRISES}{enterprise.pk}/").json()
@@ -61,9 +74,10 @@ class TestMasking:
 
     @pytest.mark.parametrize("role", [Role.CLERK, Role.MANAGER])
     def test_list_masks_every_row_for_staff(self, role):
-        PersonFactory.create_batch(3, name="王五")
+        people = PersonFactory.create_batch(3, name="王五")
+        user = _with_cases_of(UserFactory(role=role), *people)
 
-        body = _client(UserFactory(role=role)).get(PERSONS, {"q": "王"}).json()
+        body = _client(user).get(PERSONS, {"q": "王"}).json()
 
         assert body["count"] == 3
         assert all("*" in row["id_number"] for row in body["results"])
@@ -133,7 +147,7 @@ class TestReveal:
         )
 
     def test_clerk_reveals_a_number_and_the_reveal_is_audited(self, person):
-        clerk = UserFactory(role=Role.CLERK)
+        clerk = _with_cases_of(UserFactory(role=Role.CLERK), person)
 
         response = _client(clerk).post(
             f"{PERSONS}{person.pk}/reveal", {"field": "phone"}, format="json"
@@ -193,3 +207,42 @@ class TestPrefill:
         assert response.status_code == 200
         assert response.json()["applicant_code"] == enterprise.uscc
         assert response.json()["applicant_kind"] == "enterprise"
+
+
+class TestClerkScope:
+    """A clerk opens only applicants of their own department's cases."""
+
+    def test_clerk_of_another_department_gets_404_on_detail_and_reveal(
+        self, person, enterprise
+    ):
+        _with_cases_of(UserFactory(role=Role.CLERK), person, enterprise)
+        outsider = _client(_with_cases_of(UserFactory(role=Role.CLERK)))
+
+        detail = outsider.get(f"{PERSONS}{person.pk}/")
+        company = outsider.get(f"{ENTERPRISES}{enterprise.pk}/")
+        reveal = outsider.post(
+            f"{PERSONS}{person.pk}/reveal", {"field": "id_number"}, format="json"
+        )
+
+        assert (detail.status_code, company.status_code) == (404, 404)
+        assert reveal.status_code == 404
+        assert person.id_number not in reveal.content.decode()
+        assert not AuditEntry.objects.filter(action="pii_revealed").exists()
+
+    def test_clerk_of_another_department_finds_a_person_only_by_exact_code(
+        self, person
+    ):
+        _with_cases_of(UserFactory(role=Role.CLERK), person)
+        outsider = _client(_with_cases_of(UserFactory(role=Role.CLERK)))
+
+        by_name = outsider.get(PERSONS, {"q": person.name[:1]}).json()
+        by_code = outsider.get(PERSONS, {"q": person.id_number}).json()
+
+        assert by_name["count"] == 0
+        assert [row["id"] for row in by_code["results"]] == [person.pk]
+        assert by_code["results"][0]["id_number"] == mask_id_number(person.id_number)
+
+    def test_clerk_without_a_department_opens_nobody(self, person):
+        clerk = UserFactory(role=Role.CLERK)
+
+        assert _client(clerk).get(f"{PERSONS}{person.pk}/").status_code == 404
