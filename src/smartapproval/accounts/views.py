@@ -6,9 +6,10 @@ import structlog
 from axes.helpers import get_cool_off, get_failure_limit
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +70,20 @@ def locked_out(
     minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
 
     log.warning("login_locked_out")
+    if request.path.startswith("/api/"):
+        message = _(
+            "Too many failed logins: this account is locked for %(minutes)s "
+            "minutes, on the website and the API alike."
+        ) % {"minutes": minutes or "?"}
+        return JsonResponse(
+            {
+                "message": str(message),
+                "field": None,
+                "code": "locked_out",
+                "errors": [{"field": None, "message": str(message)}],
+            },
+            status=429,
+        )
     # 429 Too Many Requests, as django-axes answers by default.
     return render(
         request,

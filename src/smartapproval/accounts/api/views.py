@@ -30,8 +30,10 @@ class TokenObtainView(APIView):
         operation_id="auth_token_obtain",
     )
     def post(self, request: Request) -> Response:
+        # django-axes marks a lockout on Django's request, which its middleware
+        # then answers; DRF's wrapper would hide the mark.
         serializer = AuthTokenSerializer(
-            data=request.data, context={"request": request}
+            data=request.data, context={"request": request._request}
         )
         serializer.is_valid(raise_exception=True)
         token = api_token_issue(user=serializer.validated_data["user"])

@@ -77,3 +77,22 @@ def test_token_is_refused_in_chinese_for_a_wrong_password(client):
 
     assert response.status_code == 400
     assert "无法使用提供的认证信息登录" in response.json()["message"]
+
+
+def test_locked_out_account_gets_a_429_from_the_token_endpoint(client, settings):
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    user = UserFactory(username="api-locked")
+    user.set_password("a long enough passphrase")
+    user.save()
+
+    for _ in range(3):
+        client.post(reverse("auth-token"), {"username": "api-locked", "password": "x"})
+    response = client.post(
+        reverse("auth-token"),
+        {"username": "api-locked", "password": "a long enough passphrase"},
+    )
+
+    assert response.status_code == 429
+    assert response.json()["code"] == "locked_out"
+    assert "锁定" in response.json()["message"]
