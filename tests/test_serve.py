@@ -87,6 +87,7 @@ def test_welcome_line_names_a_reachable_address(host, url):
         "reviewer",
         "reviewer2",
         "approver",
+        "clerk2",
         "manager",
         "admin",
     ]

@@ -41,7 +41,8 @@ STOP_TIMEOUT = 35
 READY_TIMEOUT = 60
 POLL_INTERVAL = 0.5
 DEMO_USERS = (
-    "enterprise / citizen / clerk / reviewer / reviewer2 / approver / manager / admin"
+    "enterprise / citizen / clerk / reviewer / reviewer2 / approver / clerk2 / "
+    "manager / admin"
 )
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - the published demo password
 
