@@ -184,6 +184,8 @@ SMARTAPPROVAL_REGION_CODE = env("SMARTAPPROVAL_REGION_CODE", "511602")
 # Working days left at which a case or task turns yellow.
 SMARTAPPROVAL_WARNING_DAYS = env("SMARTAPPROVAL_WARNING_DAYS", 2)
 SMARTAPPROVAL_CATALOGUE_DIR = env("SMARTAPPROVAL_CATALOGUE_DIR", "")
+# The address printed in QR codes of decisions and e-licences.
+SMARTAPPROVAL_PUBLIC_URL = env("SMARTAPPROVAL_PUBLIC_URL", "http://127.0.0.1:8000")
 # Failed public progress lookups (case number and applicant code) one client
 # address may make within the window (seconds) before it is refused with 429.
 SMARTAPPROVAL_PROGRESS_FAILURE_LIMIT = env("SMARTAPPROVAL_PROGRESS_FAILURE_LIMIT", 10)

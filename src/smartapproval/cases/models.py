@@ -470,3 +470,109 @@ class VoidCaseNumber(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class ResultKind(models.TextChoices):
+    DECISION = "decision", pgettext_lazy("result kind", "Decision document")
+    LICENCE = "licence", pgettext_lazy("result kind", "E-licence")
+
+
+class ResultStatus(models.TextChoices):
+    VALID = "valid", pgettext_lazy("result status", "Valid")
+    REVOKED = "revoked", pgettext_lazy("result status", "Revoked")
+
+
+def result_upload_to(instance: "ResultDocument", filename: str) -> str:
+    # A generated name: the number and the holder stay out of the path.
+    return f"results/{uuid.uuid4().hex}.pdf"
+
+
+class ResultDocument(models.Model):
+    """The decision document or e-licence a case ends with (决定书/电子证照).
+
+    Numbered per department and year, signed by the department, and
+    verifiable by anyone through the QR code's unguessable token. A
+    licence lands in the holder's library (the person or enterprise of the
+    case) and can stand in for a material in the holder's next application
+    until it is revoked.
+    """
+
+    case = models.OneToOneField(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.PROTECT,
+        related_name="result_document",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=ResultKind.choices)
+    number = models.CharField(_("document number"), max_length=60, unique=True)
+    year = models.PositiveSmallIntegerField(_("year"))
+    sequence = models.PositiveIntegerField(_("sequence"))
+    title = models.CharField(_("title"), max_length=300)
+    holder_name = models.CharField(_("holder"), max_length=200)
+    # Resident ID number or USCC: kept for the record, never shown publicly.
+    holder_code = models.CharField(_("holder's code"), max_length=18)
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="result_documents",
+    )
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="result_documents",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("issuing department"),
+        on_delete=models.PROTECT,
+        related_name="result_documents",
+    )
+    issued_on = models.DateField(_("issued on (Beijing date)"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    verification_token = models.CharField(
+        _("verification token"), max_length=64, unique=True
+    )
+    file = models.FileField(_("file"), upload_to=result_upload_to, max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ResultStatus.choices,
+        default=ResultStatus.VALID,
+        db_index=True,
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_reason = models.TextField(_("reason for revocation"), blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("result document")
+        verbose_name_plural = _("result documents")
+        ordering = ["-issued_on", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "year", "sequence"],
+                name="result_document_sequence_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status == ResultStatus.VALID

@@ -29,6 +29,7 @@ from smartapproval.audit.services import audit_record
 from smartapproval.cases import (
     deadlines,
     numbering,
+    results,
     routes,
     selectors,
     transitions,
@@ -487,6 +488,7 @@ def _case_create(
     account: User | None,
     registered_by: User | None,
     action: str,
+    licence_materials: dict[int, int] | None = None,
 ) -> SubmitResult:
     # Check everything before a number is taken or a file is stored.
     _ensure_item_open(item)
@@ -543,6 +545,7 @@ def _case_create(
                 registered_by=registered_by,
                 action=action,
                 stored=stored,
+                licence_materials=licence_materials or {},
             )
     except IntegrityError:
         uploads.stored_files_remove(stored)
@@ -591,6 +594,7 @@ def _case_insert(
     registered_by: User | None,
     action: str,
     stored: list[str],
+    licence_materials: dict[int, int],
 ) -> Case:
     # The case row goes first: a concurrent twin with the same key waits on
     # its unique index here, before anything else is written.
@@ -628,13 +632,27 @@ def _case_insert(
 
     for upload in checked:
         uploads.material_store(case=case, checked=upload, actor=actor, stored=stored)
+    for requirement_id, document_id in licence_materials.items():
+        results.result_material_attach(
+            case=case,
+            requirement_id=requirement_id,
+            document_id=document_id,
+            account=account,
+            actor=actor,
+            stored=stored,
+        )
 
     _record(
         case=case,
         actor=actor,
         action=action,
         status_from="",
-        after={"number": number, "channel": channel, "materials": len(checked)},
+        after={
+            "number": number,
+            "channel": channel,
+            "materials": len(checked),
+            **({"licences": len(licence_materials)} if licence_materials else {}),
+        },
     )
     return case
 
@@ -648,6 +666,7 @@ def case_submit(
     materials: list[MaterialUpload],
     idempotency_key: str = "",
     channel: str = Channel.ONLINE,
+    licence_materials: dict[int, int] | None = None,
 ) -> SubmitResult:
     """Submit an application online for ``item`` on the applicant's account.
 
@@ -663,6 +682,11 @@ def case_submit(
     another account is refused with a 409 on ``applicant.code``, and an
     unlinked entry is left as the window recorded it. The case keeps what
     was typed, address included.
+
+    ``licence_materials`` maps a material requirement's id to the id of one
+    of the applicant's own valid e-licences, which then stands in for that
+    material (``results.result_material_attach``); another holder's or a
+    revoked licence is refused and nothing is submitted.
     """
     transitions.ensure_role(actor, A.SUBMIT)
 
@@ -677,6 +701,7 @@ def case_submit(
         account=actor,
         registered_by=None,
         action=A.SUBMIT,
+        licence_materials=licence_materials,
     )
 
 
@@ -1228,10 +1253,16 @@ def _decide(*, case: Case, actor: User, decision: str, reason: str) -> Case:
 
 @transaction.atomic
 def case_issue_result(*, case: Case, actor: User, note: str = "") -> Case:
-    """Hand the decision document or licence to the applicant (出证/送达)."""
+    """Hand the decision document or licence to the applicant (出证/送达).
+
+    Writes the numbered PDF (``results.result_issue``) in the same
+    transaction.
+    """
     case = _lock(case)
     _ensure_may_act(case, actor, A.ISSUE_RESULT)
     transitions.ensure_allowed(case, A.ISSUE_RESULT)
+
+    document = results.result_issue(case=case, actor=actor)
 
     status_from = _move(case, A.ISSUE_RESULT)
     case.save()
@@ -1241,6 +1272,7 @@ def case_issue_result(*, case: Case, actor: User, note: str = "") -> Case:
         action=A.ISSUE_RESULT,
         status_from=status_from,
         note=(note or "").strip(),
+        after={"document": document.number},
     )
 
     return case

@@ -24,6 +24,8 @@ urlpatterns = [
         views.task_complete,
         name="task_complete",
     ),
+    path("results/<int:pk>/revoke/", views.result_revoke, name="result_revoke"),
     # Also linked from the applicant's pages: the selector scopes it.
+    path("results/<int:pk>/pdf/", views.result_download, name="result_download"),
     path("materials/<int:pk>/", views.material_download, name="material_download"),
 ]

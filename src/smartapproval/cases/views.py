@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from smartapproval.accounts.models import ApplicantKind, Role, User
 from smartapproval.audit.services import audit_reveal
-from smartapproval.cases import deadlines, selectors, services
+from smartapproval.cases import deadlines, results, selectors, services
 from smartapproval.cases.models import Case, CaseStatus, TaskStatus
 from smartapproval.cases.views_actions import (
     PAGE_ACTIONS,
@@ -417,3 +417,41 @@ def material_download(request: HttpRequest, pk: int) -> FileResponse:
         filename=material.original_name,
         content_type=material.content_type or "application/octet-stream",
     )
+
+
+@login_required
+def result_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Send a decision document or e-licence to its case's viewers or holder."""
+    document = results.result_get_for_user(user=request.user, pk=pk)
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        log.error("result_document_file_missing", document_id=document.pk)
+        raise Http404(gettext("The file is no longer available.")) from None
+
+    log.info("result_document_downloaded", document_id=document.pk)
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{document.number}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@staff_required
+@require_POST
+def result_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke a document from the staff case page, with the reason."""
+    document = results.result_get_for_user(user=request.user, pk=pk)
+
+    try:
+        results.result_revoke(
+            document=document,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, gettext("The document was revoked."))
+    return redirect("cases:case_detail", number=document.case.number)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from smartapproval.hall import views, views_apply
+from smartapproval.hall import views, views_apply, views_verify
 
 app_name = "hall"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("items/<str:code>/", views.item_guide, name="item_guide"),
     path("items/<str:code>/apply/", views_apply.apply, name="apply"),
     path("progress/", views.progress, name="progress"),
+    path("verify/<str:token>/", views_verify.verify, name="verify"),
     path("my/cases/", views.my_cases, name="my_cases"),
     path("my/cases/<str:number>/", views_apply.case_detail, name="case_detail"),
     path(

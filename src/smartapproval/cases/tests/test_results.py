@@ -1,0 +1,299 @@
+"""Decision documents and e-licences: issue, verify, revoke, reuse."""
+
+import datetime
+import hashlib
+
+import pytest
+from django.http import Http404
+from django.urls import reverse
+
+from smartapproval.audit.models import AuditEntry
+from smartapproval.cases import results, selectors, services
+from smartapproval.cases.models import (
+    CaseStatus,
+    Decision,
+    ResultDocument,
+    ResultKind,
+    ResultStatus,
+)
+from smartapproval.cases.tests import factories as f
+from smartapproval.cases.uploads import MaterialUpload
+from smartapproval.catalogue.models import ItemType
+from smartapproval.core.api import ServiceError
+
+pytestmark = pytest.mark.django_db
+
+REVIEW_RIGHTS = {
+    "reconsideration": "自知道该行政行为之日起六十日内申请行政复议",
+    "litigation": "自知道行政行为之日起六个月内提起行政诉讼",
+}
+
+
+def issued(case, *, reviewer, clerk, decision=Decision.APPROVED, reason=""):
+    case = services.case_decide(
+        case=case, actor=reviewer, decision=decision, reason=reason
+    )
+    services.case_issue_result(case=case, actor=clerk)
+    return ResultDocument.objects.get(case=case)
+
+
+@pytest.fixture
+def licence(direct_item, applicant, clerk, reviewer, clock):
+    direct_item.result_name = "关于×××项目可行性研究报告的批复"
+    direct_item.save()
+    case = f.submitted_case(item=direct_item, applicant=applicant)
+    case.form_data = {"project_name": "广安大道改造"}
+    case.save()
+    case = services.case_accept(case=case, actor=clerk)
+    return issued(case, reviewer=reviewer, clerk=clerk)
+
+
+class TestResultIssue:
+    def test_approval_of_a_licensing_item_issues_a_numbered_licence(
+        self, licence, applicant, settings
+    ):
+        case = licence.case
+
+        assert licence.kind == ResultKind.LICENCE
+        assert licence.status == ResultStatus.VALID
+        assert licence.number == (f"511602-{licence.department_id:03d}-2024-00001")
+        assert licence.issued_on == datetime.date(2024, 9, 2)
+        assert licence.title == "关于广安大道改造项目可行性研究报告的批复"
+        assert licence.holder_name == case.applicant_name
+        assert licence.holder_code == case.applicant_code
+        assert licence.person == case.person
+        assert licence.person.account == applicant
+        assert len(licence.verification_token) >= 20
+        content = licence.file.read()
+        assert content.startswith(b"%PDF")
+        assert hashlib.sha256(content).hexdigest() == licence.sha256
+        assert case.status == CaseStatus.RESULT_ISSUED
+        assert AuditEntry.objects.get(action="result_document_issued").after[
+            "number"
+        ] == (licence.number)
+
+    def test_licence_content_carries_the_qr_url_and_the_holder(self, licence):
+        content = results.result_content(licence)
+
+        assert content.verify_url == (
+            f"http://127.0.0.1:8000/verify/{licence.verification_token}/"
+        )
+        assert content.verification_code == licence.verification_token
+        assert content.heading == "电子证照"
+        assert content.holder_name == licence.holder_name
+        assert content.department == licence.department.name
+        assert content.review_rights == []
+
+    def test_public_url_comes_from_the_setting(self, licence, settings):
+        settings.SMARTAPPROVAL_PUBLIC_URL = "https://zwfw.example.cn/"
+
+        content = results.result_content(licence)
+
+        assert content.verify_url.startswith("https://zwfw.example.cn/verify/")
+
+    def test_denial_issues_a_decision_naming_the_reason_and_review_rights(
+        self, direct_item, applicant, clerk, reviewer, clock
+    ):
+        direct_item.review_channels = REVIEW_RIGHTS
+        direct_item.save()
+        case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+
+        document = issued(
+            case,
+            reviewer=reviewer,
+            clerk=clerk,
+            decision=Decision.DENIED,
+            reason="选址不符合国土空间规划",
+        )
+        content = results.result_content(document)
+
+        assert document.kind == ResultKind.DECISION
+        assert content.heading == "不予行政许可决定书"
+        assert any("选址不符合国土空间规划" in p for p in content.paragraphs)
+        rights = "".join(content.review_rights)
+        assert "行政复议：" + REVIEW_RIGHTS["reconsideration"] in rights
+        assert "行政诉讼：" + REVIEW_RIGHTS["litigation"] in rights
+        assert results.licences_for_holder(user=applicant).count() == 0
+
+    def test_approval_of_a_public_service_issues_a_decision(
+        self, direct_item, applicant, clerk, reviewer, clock
+    ):
+        direct_item.item_type = ItemType.PUBLIC_SERVICE
+        direct_item.save()
+        case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+
+        document = issued(case, reviewer=reviewer, clerk=clerk)
+
+        assert document.kind == ResultKind.DECISION
+        assert results.result_content(document).review_rights == []
+
+    def test_numbers_follow_each_other_within_the_department_and_year(
+        self, direct_item, applicant, clerk, reviewer, clock
+    ):
+        first = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+        second = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+
+        one = issued(first, reviewer=reviewer, clerk=clerk)
+        two = issued(second, reviewer=reviewer, clerk=clerk)
+
+        assert (one.sequence, two.sequence) == (1, 2)
+        assert one.number != two.number
+        assert one.verification_token != two.verification_token
+
+    def test_a_second_document_for_one_case_is_refused(self, licence, clerk):
+        with pytest.raises(ServiceError) as error:
+            results.result_issue(case=licence.case, actor=clerk)
+
+        assert error.value.status == 409
+        assert ResultDocument.objects.count() == 1
+
+
+class TestResultRevoke:
+    def test_revocation_needs_a_reason(self, licence, reviewer):
+        with pytest.raises(ServiceError) as error:
+            results.result_revoke(document=licence, actor=reviewer, reason="  ")
+
+        assert error.value.field == "reason"
+        assert error.value.message == "撤销须说明理由。"
+        licence.refresh_from_db()
+        assert licence.status == ResultStatus.VALID
+
+    def test_revocation_is_recorded_and_a_second_one_is_refused(
+        self, licence, reviewer
+    ):
+        results.result_revoke(document=licence, actor=reviewer, reason="以欺骗手段取得")
+
+        licence.refresh_from_db()
+        assert licence.status == ResultStatus.REVOKED
+        assert licence.revoked_by == reviewer
+        assert licence.revoked_reason == "以欺骗手段取得"
+        entry = AuditEntry.objects.get(action="result_document_revoked")
+        assert entry.after == {"status": "revoked"}
+        with pytest.raises(ServiceError) as error:
+            results.result_revoke(document=licence, actor=reviewer, reason="再次")
+        assert error.value.status == 409
+
+    def test_staff_of_another_department_cannot_revoke(
+        self, licence, other_reviewer, applicant
+    ):
+        for actor in (other_reviewer, applicant):
+            with pytest.raises(Http404):
+                results.result_revoke(document=licence, actor=actor, reason="越权")
+
+        licence.refresh_from_db()
+        assert licence.status == ResultStatus.VALID
+
+    def test_a_manager_may_revoke(self, licence, manager):
+        results.result_revoke(document=licence, actor=manager, reason="依法撤销")
+
+        licence.refresh_from_db()
+        assert licence.status == ResultStatus.REVOKED
+
+
+class TestVerification:
+    def test_page_shows_valid_then_revoked_with_the_date(
+        self, licence, reviewer, client, clock
+    ):
+        url = reverse("hall:verify", kwargs={"token": licence.verification_token})
+
+        page = client.get(url).content.decode()
+        assert "有效" in page
+        assert licence.number in page
+        assert licence.title in page
+        assert licence.department.name in page
+
+        clock.at(2024, 9, 5)
+        results.result_revoke(document=licence, actor=reviewer, reason="违法取得")
+        page = client.get(url).content.decode()
+        assert "已撤销" in page
+        assert "2024-09-05" in page
+        assert "违法取得" not in page
+
+    def test_page_never_shows_the_holders_code_phone_or_full_name(
+        self, licence, client
+    ):
+        case = licence.case
+        url = reverse("hall:verify", kwargs={"token": licence.verification_token})
+
+        page = client.get(url).content.decode()
+
+        assert case.applicant_code not in page
+        assert case.contact_phone not in page
+        assert case.applicant_name not in page
+        assert case.applicant_name[0] + "*" in page
+
+    def test_an_enterprise_holder_is_named_in_full(self, licence, client):
+        licence.holder_name = "广安测试有限公司"
+        licence.person = None
+        licence.enterprise = f_enterprise()
+        licence.save()
+
+        public = results.result_verify(token=licence.verification_token)
+
+        assert public["holder"] == "广安测试有限公司"
+        assert "holder_code" not in public
+
+    def test_unknown_token_gets_a_neutral_404(self, licence, client):
+        response = client.get(reverse("hall:verify", kwargs={"token": "nope"}))
+
+        assert response.status_code == 404
+        assert "未找到该文书或证照" in response.content.decode()
+
+
+def f_enterprise():
+    from smartapproval.parties.models import Enterprise
+
+    return Enterprise.objects.create(
+        name="广安测试有限公司", uscc=f.uscc(7), legal_representative="赵六"
+    )
+
+
+class TestLicenceStandsInForAMaterial:
+    def _submit(self, item, actor, licence_materials, *, n=2):
+        first, *others = list(item.materials.order_by("order"))
+        return services.case_submit(
+            actor=actor,
+            item=item,
+            applicant=f.person_applicant(n),
+            form_data={},
+            materials=[
+                MaterialUpload(file=f.pdf(f"{req.name}.pdf"), requirement_id=req.pk)
+                for req in others
+            ],
+            licence_materials={first.pk: licence_materials},
+        )
+
+    def test_own_licence_stands_in_for_a_material_of_the_next_application(
+        self, licence, applicant, item
+    ):
+        next_item = f.ServiceItemFactory(department=item.department)
+        f.MaterialRequirementFactory(item=next_item, order=1, name="可研批复")
+        f.MaterialRequirementFactory(item=next_item, order=2, name="申请书")
+        assert list(results.licences_for_holder(user=applicant)) == [licence]
+
+        case = self._submit(next_item, applicant, licence.pk, n=1).case
+
+        material = case.materials.get(requirement__name="可研批复")
+        assert material.original_name == f"{licence.title}.pdf"
+        assert material.sha256 == licence.sha256
+        assert material.file.name != licence.file.name
+        assert material.file.read().startswith(b"%PDF")
+        assert selectors.case_missing_materials(case) == []
+
+    def test_someone_elses_licence_is_refused(self, licence, other_applicant, item):
+        with pytest.raises(ServiceError) as error:
+            self._submit(item, other_applicant, licence.pk, n=3)
+
+        assert error.value.code == "not_holder"
+        assert error.value.message == "只能使用本人的电子证照。"
+        assert not other_applicant.cases.exists()
+
+    def test_a_revoked_licence_is_refused(self, licence, applicant, reviewer, item):
+        results.result_revoke(document=licence, actor=reviewer, reason="违法取得")
+
+        with pytest.raises(ServiceError) as error:
+            self._submit(item, applicant, licence.pk, n=1)
+
+        assert error.value.status == 409
+        assert error.value.code == "revoked"
+        assert results.licences_for_holder(user=applicant).count() == 0
