@@ -354,6 +354,9 @@ class CaseEvent(models.Model):
     status_from = models.CharField(_("from"), max_length=30, blank=True)
     status_to = models.CharField(_("to"), max_length=30, blank=True)
     actor_label = models.CharField(_("by"), max_length=100, blank=True)
+    # The review step an event belongs to (审查, 审核…): the applicant sees
+    # which step moved, never the reviewer's opinion in ``note``.
+    step = models.CharField(_("step"), max_length=100, blank=True)
     note = models.TextField(_("note"), blank=True)
 
     class Meta:
@@ -447,6 +450,8 @@ class CaseNumberSequence(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("case number sequence")
+        verbose_name_plural = _("case number sequences")
         constraints = [
             models.UniqueConstraint(
                 fields=["region_code", "day"], name="case_seq_unique"

@@ -1380,6 +1380,7 @@ def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -
         status_from=case.status,
         status_to=case.status,
         actor_label=_actor_label(actor),
+        step=task.name,
         note=f"{task.name}: {label}" + (f": {opinion}" if opinion else ""),
     )
     audit_record(

@@ -150,7 +150,8 @@ class TaskCompleteForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Outcome"),
         choices=TaskOutcome.choices,
-        initial=TaskOutcome.APPROVE,
+        # No default: a reviewer chooses the outcome, never approves by one
+        # careless click.
         widget=forms.RadioSelect,
     )
     opinion = _text(

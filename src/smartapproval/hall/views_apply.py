@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from smartapproval.accounts.models import ApplicantKind
 from smartapproval.cases import deadlines, selectors, services, transitions, uploads
@@ -458,10 +458,13 @@ def case_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def case_supply_correction(request: HttpRequest, number: str) -> HttpResponse:
     """Hand in the materials the window asked for (补正)."""
     case = _own_case(request, number)
+    if request.method == "GET":
+        # A refreshed or bookmarked form address: the form is on the case page.
+        return redirect("hall:case_detail", number=case.number)
     form = CorrectionSupplyForm(request.POST, request.FILES, case=case)
 
     status = 400

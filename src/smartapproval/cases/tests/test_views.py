@@ -718,3 +718,23 @@ def test_applicant_downloads_own_material_but_not_anothers(
 
     assert own.status_code == 200
     assert other.status_code == 404
+
+
+def test_applicant_timeline_names_each_review_step_without_opinions(
+    client, item, applicant, clerk, reviewer, reviewer2, approver
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    for handler, opinion in ((reviewer, "内部意见甲"), (reviewer2, "内部意见乙")):
+        client.force_login(handler)
+        task = Task.objects.get(case=case, status=TaskStatus.OPEN)
+        client.post(
+            reverse("cases:task_complete", args=[task.pk]),
+            {f"task{task.pk}-outcome": "approve", f"task{task.pk}-opinion": opinion},
+        )
+
+    client.force_login(applicant)
+    html = page(client.get(reverse("hall:case_detail", args=[case.number])))
+
+    assert "办理环节：审查" in html
+    assert "办理环节：审核" in html
+    assert "内部意见" not in html

@@ -537,3 +537,13 @@ def test_my_cases_shows_the_applicants_own_name_in_full_and_the_code_masked(
     assert "灵山县演示城建投资有限公司" in html
     assert "灵***" not in html
     assert f.uscc(3) not in html
+
+
+def test_opening_the_correction_address_leads_back_to_the_case_page(client):
+    case = f.CaseFactory(status=CaseStatus.CORRECTION_REQUESTED)
+    client.force_login(case.applicant_account)
+
+    response = client.get(reverse("hall:case_supply_correction", args=[case.number]))
+
+    assert response.status_code == 302
+    assert response.url == reverse("hall:case_detail", args=[case.number])
