@@ -9,7 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from smartapproval.accounts.models import ApplicantKind, Department
-from smartapproval.catalogue.models import MaterialRequirement, ServiceItem
+from smartapproval.catalogue.models import (
+    MaterialRequirement,
+    ReviewProcess,
+    ServiceItem,
+)
 from smartapproval.core.models import LimitUnit
 from smartapproval.parties.models import Enterprise, Person
 
@@ -230,6 +234,18 @@ class Case(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # A case on a BPMN route keeps the version it started with, and the
+    # engine's state between steps (cases.workflow).
+    route_process = models.ForeignKey(
+        ReviewProcess,
+        verbose_name=_("route version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    route_state = models.JSONField(_("route state"), default=dict, blank=True)
+
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
@@ -431,6 +447,17 @@ class Task(models.Model):
         _("outcome"), max_length=30, choices=TaskOutcome.choices, blank=True
     )
     opinion = models.TextField(_("opinion"), blank=True)
+    # Tasks of a BPMN route: the engine task mirrored, the parallel branch
+    # (the co-department's review element) and the round it belongs to.
+    workflow_task_id = models.UUIDField(
+        _("engine task"), null=True, blank=True, db_index=True
+    )
+    branch = models.CharField(_("branch"), max_length=100, blank=True)
+    round = models.PositiveIntegerField(_("round"), null=True, blank=True)
+    # working_days or working_hours, as the route's task properties say.
+    limit_unit = models.CharField(_("node limit unit"), max_length=20, blank=True)
+    limit_value = models.PositiveIntegerField(_("node limit"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("task")

@@ -206,3 +206,10 @@ def route_get(key: str) -> Route:
 def route_for(item: ServiceItem) -> Route:
     """Return the route a new case of ``item`` runs on."""
     return _ROUTES[_ITEM_ROUTES.get(item.implementation_code, DEFAULT_ROUTE_KEY)]
+
+
+# BPMN routes run by SpiffWorkflow, for the items assigned to them; imported
+# last since cases.workflow uses RouteStep from here.
+from smartapproval.cases.workflow import BpmnRoute  # noqa: E402
+
+register_route(BpmnRoute())
