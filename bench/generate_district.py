@@ -888,7 +888,9 @@ class _CaseBuilder:
             if item.promised_limit_value is not None
             else item.legal_limit_unit
         )
-        case.route_key = routes.route_for(item).key
+        # Generated history runs on the sequential route: a BPMN route's
+        # engine state cannot be written in bulk (bench/README.md).
+        case.route_key = routes.SEQUENTIAL_ROUTE_KEY
         self._dues(case)
         events.add(
             CaseAction.ACCEPT,
@@ -967,7 +969,7 @@ class _CaseBuilder:
         return resumed
 
     def _nodes(self, case: Case) -> list[tuple[str, str, int]]:
-        route = routes.route_for(case.item)
+        route = routes.route_get(case.route_key)
         if not isinstance(route, routes.SequentialRoute):
             raise RuntimeError(
                 f"route {route.key} is not sequential: cannot plan tasks"

@@ -87,6 +87,8 @@ def test_welcome_line_names_a_reachable_address(host, url):
         "reviewer",
         "reviewer2",
         "approver",
+        "planner",
+        "resources",
         "clerk2",
         "manager",
         "admin",

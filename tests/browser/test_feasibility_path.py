@@ -1,10 +1,11 @@
 """The feasibility-study approval from application to closing, in a browser.
 
 An enterprise applies online for the real item of the shipped catalogue, the
-window clerk accepts, three reviewers complete the review steps one each
-(审查, 审核, 审批: the same person may not take two), the clerk issues the
-result and closes the case from the workbench, and the enterprise sees it
-closed.
+window clerk accepts, the lead department checks it, its two co-departments
+review in parallel (城市规划 asks for a revision once, 自然资源 approves with
+conditions meanwhile), the lead department decides, the clerk issues the
+e-licence and closes the case from the workbench, and the enterprise sees
+it closed and verifies its licence.
 Each step reads the page as a user does: visible Chinese text, buttons and
 links by their names.
 """
@@ -159,32 +160,75 @@ def test_enterprise_applies_and_the_centre_approves_and_closes(
         )
         see(staff_phone, "查看已记录")
 
-        # Each review step by its own reviewer, from their workbench; no one
-        # is offered a direct decision while the steps run.
-        for username, step in (
-            ("reviewer", "审查"),
-            ("reviewer2", "审核"),
-            ("approver", "审批"),
-        ):
-            reviewer = log_in(browser, live_server.url, username)
-            expect(reviewer.get_by_role("heading", level=1)).to_have_text("工作台")
-            reviewer.get_by_role("link", name=number).click()
-            expect(reviewer.get_by_text("作出决定", exact=True)).to_have_count(0)
-            card = reviewer.locator(".task-card").filter(has_text=step)
-            expect(card).to_be_visible()
-            card.get_by_label("同意", exact=True).check()
-            card.get_by_label("办理意见").fill(f"{step}通过")
-            card.get_by_role("button", name="完成本环节").click()
-            see(reviewer, f"{step}：同意。")
-            if step == "审查":
-                # The next step is a colleague's.
-                see(reviewer, "本环节由同事办理")
-                expect(reviewer.get_by_role("button", name="完成本环节")).to_have_count(
-                    0
-                )
-        see(reviewer, "审查已完成，决定：准予许可。")
-        expect(reviewer.locator(".case-head .status")).to_have_text("已决定")
-        expect(reviewer.locator(".case-head")).to_contain_text("准予许可")
+        # The lead department checks the application; the two co-departments
+        # then review at the same time. No one is offered a direct decision
+        # while the route runs.
+        complete_step(
+            browser,
+            live_server.url,
+            "reviewer",
+            number,
+            "牵头部门初审",
+            "办理完成",
+            "材料齐全，转协办部门",
+        )
+        planner = complete_step(
+            browser,
+            live_server.url,
+            "planner",
+            number,
+            "城市规划部门审查",
+            "需要补正",
+            "请补充项目用地规划图",
+        )
+        # 自然资源 answers while 城市规划's revision is under way.
+        resources = complete_step(
+            browser,
+            live_server.url,
+            "resources",
+            number,
+            "自然资源部门审查",
+            "附条件同意",
+            "施工前完成压覆矿产查询",
+        )
+        expect(resources.get_by_role("button", name="完成本环节")).to_have_count(0)
+        complete_step(
+            browser,
+            live_server.url,
+            "reviewer2",
+            number,
+            "按城市规划意见补正",
+            "补正完成",
+            "已收到补正的用地规划图",
+        )
+        planner.goto(f"/staff/cases/{number}/")
+        complete_step(
+            browser,
+            live_server.url,
+            "planner",
+            number,
+            "城市规划部门审查",
+            "同意",
+            "用地规划图符合要求",
+            page=planner,
+        )
+
+        # The lead department decides, with both answers in front of it.
+        approver = log_in(browser, live_server.url, "approver")
+        approver.get_by_role("link", name=number).click()
+        card = approver.locator(".task-card").filter(has_text="牵头部门决定")
+        expect(card.locator(".round-summary")).to_contain_text(
+            "城市规划行政主管部门：同意"
+        )
+        expect(card.locator(".round-summary")).to_contain_text(
+            "自然资源行政主管部门：附条件同意（施工前完成压覆矿产查询）"
+        )
+        card.get_by_label("准予许可", exact=True).check()
+        card.get_by_label("办理意见").fill("同意批复")
+        card.get_by_role("button", name="完成本环节").click()
+        see(approver, "审查已完成，决定：准予许可。")
+        expect(approver.locator(".case-head .status")).to_have_text("已决定")
+        expect(approver.locator(".case-head")).to_contain_text("准予许可")
 
         # The clerk finds the decided case under 待出证, issues the result,
         # then finds it under 待办结 and closes it.
@@ -210,10 +254,47 @@ def test_enterprise_applies_and_the_centre_approves_and_closes(
         expect(enterprise.locator(".case-head .status")).to_have_text("已办结")
         expect(enterprise.locator(".case-head")).to_contain_text("准予许可")
         timeline = enterprise.locator(".timeline")
-        for step in ("提交", "受理", "作出决定", "出证送达", "办结"):
+        for step in (
+            "提交",
+            "受理",
+            "城市规划部门审查",
+            "自然资源部门审查",
+            "作出决定",
+            "出证送达",
+            "办结",
+        ):
             expect(timeline).to_contain_text(step)
+        # Nobody outside the centre reads the reviewers' opinions there.
+        expect(timeline).not_to_contain_text("施工前完成压覆矿产查询")
+
+        # Its e-licence verifies as valid from the link the QR code carries.
+        expect(enterprise.locator("#result-heading")).to_have_text("电子证照")
+        enterprise.get_by_role("link", name="在线核验").click()
+        expect(enterprise.get_by_role("heading", level=1)).to_have_text("证照核验")
+        see(enterprise, "有效")
+        expect(enterprise.locator("main")).not_to_contain_text("91450721MA5L3K8D3Y")
 
         browser.close()
+
+
+def complete_step(
+    browser, base_url, username, number, step, answer, opinion, *, page=None
+):
+    """Log in as ``username`` and answer the open ``step`` of the case."""
+    from playwright.sync_api import expect
+
+    if page is None:
+        page = log_in(browser, base_url, username)
+        expect(page.get_by_role("heading", level=1)).to_have_text("工作台")
+        page.get_by_role("link", name=number).click()
+    expect(page.get_by_text("作出决定", exact=True)).to_have_count(0)
+    card = page.locator(".task-card").filter(has_text=step)
+    expect(card).to_be_visible()
+    card.get_by_label(answer, exact=True).check()
+    card.get_by_label("办理意见").fill(opinion)
+    card.get_by_role("button", name="完成本环节").click()
+    see(page, f"{step}：{answer}。")
+    return page
 
 
 def assert_fits_the_phone(page) -> None:

@@ -17,7 +17,7 @@ Rules applied here (DESIGN §3 "Time limits", cases 4 and 9):
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import structlog
 from django.conf import settings
@@ -197,6 +197,213 @@ def task_due_compute(task: Task) -> ComputedDue | None:
     )
 
 
+# Node clocks (case 14) -------------------------------------------------------
+
+OFFICE_OPENS = time(9, 0)
+OFFICE_CLOSES = time(17, 0)
+WORKING_DAYS = "working_days"
+WORKING_HOURS = "working_hours"
+NODE_LIMIT_UNITS = (WORKING_DAYS, WORKING_HOURS)
+# A paused working day gives an hour-counted node back a whole office day.
+OFFICE_HOURS_PER_DAY = 8
+
+
+@dataclass(frozen=True)
+class NodeDue:
+    """When a node's limit ends: the Beijing date and the moment."""
+
+    due_on: date
+    due_at: datetime
+    provisional: bool
+
+
+def _at(day: date, moment: time) -> datetime:
+    return datetime.combine(day, moment, tzinfo=workdays.BEIJING)
+
+
+def _next_counted(day: date, paused: frozenset[date]) -> tuple[date, bool]:
+    """Return the first working day after ``day`` the clock runs on."""
+    provisional = False
+    while True:
+        following = workdays.add_working_days(day, 1)
+        provisional |= following.provisional
+        day = following.due
+        if day not in paused:
+            return day, provisional
+
+
+def node_due(
+    *,
+    opened_at: datetime,
+    limit: int,
+    unit: str,
+    paused: frozenset[date] = frozenset(),
+) -> NodeDue:
+    """Return when a node opened at ``opened_at`` with ``limit`` ``unit`` ends.
+
+    Working days: office closing (17:00) of the Nth working day after the
+    Beijing date it opened; the opening day is not counted. Working hours:
+    only 09:00-17:00 of working days count, and a task opened outside them
+    starts at the next opening. The two units are never converted into each
+    other: one working day is not 24 hours, nor 8 (case 14). The clock
+    stands still on ``paused`` days (a suspension covers whole days).
+    """
+    if timezone.is_naive(opened_at):
+        raise ValueError("node_due needs an aware datetime")
+    if limit < 0:
+        raise ValueError("a time limit is a whole number >= 0")
+    moment = opened_at.astimezone(workdays.BEIJING)
+    day = moment.date()
+    if unit == WORKING_DAYS:
+        if not paused:
+            deadline = workdays.add_working_days(day, limit)
+            return NodeDue(
+                due_on=deadline.due,
+                due_at=_at(deadline.due, OFFICE_CLOSES),
+                provisional=deadline.provisional,
+            )
+        provisional = False
+        for _ in range(limit):
+            day, late = _next_counted(day, paused)
+            provisional |= late
+        return NodeDue(
+            due_on=day, due_at=_at(day, OFFICE_CLOSES), provisional=provisional
+        )
+    if unit != WORKING_HOURS:
+        raise ValueError(f"unknown node limit unit {unit!r}")
+    if limit == 0:
+        return NodeDue(due_on=day, due_at=moment, provisional=False)
+
+    provisional = False
+    if not workdays.is_workday(day) or day in paused or moment.time() >= OFFICE_CLOSES:
+        following, provisional = _next_counted(day, paused)
+        moment = _at(following, OFFICE_OPENS)
+    elif moment.time() < OFFICE_OPENS:
+        moment = _at(day, OFFICE_OPENS)
+    remaining = timedelta(hours=limit)
+    while True:
+        closing = _at(moment.date(), OFFICE_CLOSES)
+        if remaining <= closing - moment:
+            due_at = moment + remaining
+            return NodeDue(due_on=due_at.date(), due_at=due_at, provisional=provisional)
+        remaining -= closing - moment
+        following, late = _next_counted(moment.date(), paused)
+        provisional |= late
+        moment = _at(following, OFFICE_OPENS)
+
+
+@dataclass(frozen=True)
+class NodeClock:
+    """A node's overdue and warning times, pauses included."""
+
+    due: NodeDue
+    warn_at: datetime | None
+    paused_working_days: int = 0
+
+
+def node_clock(
+    *,
+    opened_at: datetime,
+    limit: int,
+    unit: str,
+    warning: int | None = None,
+    paused: frozenset[date] = frozenset(),
+) -> NodeClock:
+    """Return when a node turns red (its limit ends) and yellow.
+
+    ``warning`` is in the limit's own unit: the node turns yellow when that
+    much of its limit is left. The clock stands still on ``paused`` days.
+    """
+    due = node_due(opened_at=opened_at, limit=limit, unit=unit, paused=paused)
+    warn_at = None
+    if warning and 0 < warning < limit:
+        warn_at = node_due(
+            opened_at=opened_at, limit=limit - warning, unit=unit, paused=paused
+        ).due_at
+    held = sum(1 for day in paused if workdays.is_workday(day))
+    return NodeClock(due=due, warn_at=warn_at, paused_working_days=held)
+
+
+def _days(first: date, last: date) -> set[date]:
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
+
+
+def task_node_clock(
+    task: Task, *, pauses: list[CasePause] | None = None
+) -> NodeClock | None:
+    """Recompute the clock of a task whose route gave it a node limit.
+
+    The case's ended suspensions stop it for their days, from the day the
+    task opened; a suspension that began after the node was already overdue
+    leaves it overdue. ``pauses`` saves the query when the caller has them.
+    """
+    if task.limit_value is None or task.limit_unit not in NODE_LIMIT_UNITS:
+        return None
+    if pauses is None:
+        pauses = list(
+            CasePause.objects.filter(
+                case_id=task.case_id,
+                ended_on__isnull=False,
+                ended_on__gte=task.started_on or task.created_at.date(),
+            ).order_by("started_on", "pk")
+        )
+    opened_on = workdays.beijing_date(task.created_at)
+    paused: set[date] = set()
+    clock = node_clock(
+        opened_at=task.created_at,
+        limit=task.limit_value,
+        unit=task.limit_unit,
+        warning=task.warning_value,
+    )
+    for pause in sorted(pauses, key=lambda p: (p.started_on, p.pk or 0)):
+        if pause.ended_on is None or pause.ended_on < opened_on:
+            continue
+        if pause.started_on > clock.due.due_on:
+            continue
+        paused |= _days(max(pause.started_on, opened_on), pause.ended_on)
+        clock = node_clock(
+            opened_at=task.created_at,
+            limit=task.limit_value,
+            unit=task.limit_unit,
+            warning=task.warning_value,
+            paused=frozenset(paused),
+        )
+    return clock
+
+
+def task_node_clock_apply(task: Task, clock: NodeClock) -> list[str]:
+    """Copy ``clock`` onto the task; return the fields that changed."""
+    values = {
+        "due_on": clock.due.due_on,
+        "due_at": clock.due.due_at,
+        "due_provisional": clock.due.provisional,
+        "warn_at": clock.warn_at,
+        "paused_working_days": clock.paused_working_days,
+    }
+    changed = [name for name, value in values.items() if getattr(task, name) != value]
+    for name in changed:
+        setattr(task, name, values[name])
+    return changed
+
+
+def working_hours_between(first: datetime, last: datetime) -> float:
+    """Count the office hours of working days from ``first`` to ``last``."""
+    if last <= first:
+        return 0.0
+    first = first.astimezone(workdays.BEIJING)
+    last = last.astimezone(workdays.BEIJING)
+    total = timedelta()
+    day = first.date()
+    while day <= last.date():
+        if workdays.is_workday(day):
+            start = max(first, _at(day, OFFICE_OPENS))
+            end = min(last, _at(day, OFFICE_CLOSES))
+            if end > start:
+                total += end - start
+        day += timedelta(days=1)
+    return total.total_seconds() / 3600
+
+
 def _clock_for(due: date | None, today: date, *, start: date | None) -> Clock:
     """Colour a running clock: red when overdue; yellow when the working days
     left are at most the warning threshold and fewer than the whole limit, so
@@ -281,14 +488,80 @@ def case_clock(case: Case, *, today: date | None = None) -> Clock:
     return _clock_for(due, today, start=case.accepted_on)
 
 
-def task_clock(task: Task, *, today: date | None = None) -> Clock:
-    """Tell where an open task stands against its node's deadline today."""
+def task_clock(
+    task: Task, *, today: date | None = None, now: datetime | None = None
+) -> Clock:
+    """Tell where an open task stands against its node's deadline.
+
+    A node with a moment (``due_at``) turns red past it and yellow past its
+    warning time; a node limited in working hours counts what is left in
+    office hours. A task without one is coloured by its due date.
+    """
     today = today or workdays.beijing_today()
     if task.status != TaskStatus.OPEN:
         return Clock(colour=Colour.GREEN, due=task.due_on, running=False)
     if task.case.status == CaseStatus.SUSPENDED:
         return _paused_clock(task.case, task.due_on, today)
-    return _clock_for(task.due_on, today, start=task.started_on)
+    if task.due_at is None:
+        return _clock_for(task.due_on, today, start=task.started_on)
+    return _moment_clock(task, now or timezone.now())
+
+
+def _moment_clock(task: Task, now: datetime) -> Clock:
+    due_at = task.due_at
+    today = workdays.beijing_date(now)
+    if now > due_at:
+        overdue = (
+            workdays.working_days_between(task.due_on + timedelta(days=1), today)
+            if task.due_on is not None and today > task.due_on
+            else 0
+        )
+        if task.limit_unit == WORKING_HOURS or not overdue:
+            hours = working_hours_between(due_at, now)
+            label = gettext("Overdue by %(hours)s working hours") % {
+                "hours": f"{hours:.1f}".rstrip("0").rstrip(".")
+            }
+        else:
+            label = ngettext(
+                "Overdue by %(days)s working day",
+                "Overdue by %(days)s working days",
+                overdue,
+            ) % {"days": overdue}
+        return Clock(
+            colour=Colour.RED,
+            due=task.due_on,
+            running=True,
+            remaining_working_days=0,
+            overdue_working_days=overdue,
+            label=label,
+        )
+
+    warned = task.warn_at is not None and now >= task.warn_at
+    if task.limit_unit == WORKING_HOURS:
+        hours = working_hours_between(now, due_at)
+        label = gettext("%(hours)s working hours left") % {
+            "hours": f"{hours:.1f}".rstrip("0").rstrip(".")
+        }
+        remaining = None
+    else:
+        remaining = (
+            workdays.working_days_between(today + timedelta(days=1), task.due_on)
+            if task.due_on is not None and task.due_on > today
+            else 0
+        )
+        label = ngettext(
+            "%(days)s working day left", "%(days)s working days left", remaining
+        ) % {"days": remaining}
+    if task.warn_at is None and task.limit_unit == WORKING_DAYS:
+        # Without a warning of its own, a day node warns as a case does.
+        return _clock_for(task.due_on, today, start=task.started_on)
+    return Clock(
+        colour=Colour.YELLOW if warned else Colour.GREEN,
+        due=task.due_on,
+        running=True,
+        remaining_working_days=remaining,
+        label=label,
+    )
 
 
 def case_colour(case: Case) -> str:
@@ -490,9 +763,9 @@ def _tasks_touching(years: list[int] | None):
         touching |= models.Q(started_on__lte=last, due_on__gte=first)
     return Task.objects.filter(
         touching,
+        models.Q(limit_working_days__isnull=False) | ~models.Q(limit_unit=""),
         status=TaskStatus.OPEN,
         started_on__isnull=False,
-        limit_working_days__isnull=False,
     )
 
 
@@ -632,7 +905,42 @@ def _recompute_task_batch(ids: list[int], *, memo: _Memo, note: str) -> int:
     )
     changed: list[Task] = []
     audits: list[AuditEntry] = []
+    clocked: list[Task] = []
+    pauses: dict[int, list[CasePause]] = {}
+    for pause in CasePause.objects.filter(
+        case_id__in={task.case_id for task in tasks if task.limit_unit},
+        ended_on__isnull=False,
+    ):
+        pauses.setdefault(pause.case_id, []).append(pause)
     for task in tasks:
+        clock = task_node_clock(task, pauses=pauses.get(task.case_id, []))
+        if clock is not None:
+            before = {
+                "due_on": iso_date(task.due_on),
+                "due_at": task.due_at.isoformat() if task.due_at else None,
+                "due_provisional": task.due_provisional,
+            }
+            if not task_node_clock_apply(task, clock):
+                continue
+            clocked.append(task)
+            audits.append(
+                AuditEntry(
+                    actor=None,
+                    actor_label=CALENDAR_ACTOR_LABEL,
+                    action="task_due_recomputed",
+                    target_type=Task._meta.label_lower,
+                    target_id=str(task.pk),
+                    target_label=str(task.pk),
+                    before=before,
+                    after={
+                        "due_on": iso_date(task.due_on),
+                        "due_at": task.due_at.isoformat(),
+                        "due_provisional": task.due_provisional,
+                    },
+                    note=note,
+                )
+            )
+            continue
         due = memo.add(
             task.started_on, task.limit_working_days + task.paused_working_days
         )
@@ -659,5 +967,15 @@ def _recompute_task_batch(ids: list[int], *, memo: _Memo, note: str) -> int:
         changed.append(task)
 
     _update_grouped(Task, changed, ["due_on", "due_provisional"])
+    for task in clocked:
+        task.save(
+            update_fields=[
+                "due_on",
+                "due_at",
+                "due_provisional",
+                "warn_at",
+                "paused_working_days",
+            ]
+        )
     AuditEntry.objects.bulk_create(audits)
-    return len(changed)
+    return len(changed) + len(clocked)

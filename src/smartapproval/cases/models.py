@@ -5,6 +5,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -80,6 +81,16 @@ class CaseAction(models.TextChoices):
     )
     START_REVIEW = "start_review", pgettext_lazy("case action", "Start review")
     COMPLETE_TASK = "complete_task", pgettext_lazy("case action", "Complete task")
+    SEND_BACK = "send_back", pgettext_lazy("case action", "Send back")
+    REQUEST_REVISION = (
+        "request_revision",
+        pgettext_lazy("case action", "Revision requested"),
+    )
+    TRANSFER_TASK = "transfer_task", pgettext_lazy("case action", "Transfer a task")
+    DELEGATE_TASK = "delegate_task", pgettext_lazy("case action", "Delegate a task")
+    ADD_SIGNER = "add_signer", pgettext_lazy("case action", "Add signers")
+    SIGN_TASK = "sign_task", pgettext_lazy("case action", "Sign")
+    URGE_TASK = "urge_task", pgettext_lazy("case action", "Urge")
     SUSPEND = "suspend", pgettext_lazy("case action", "Suspend")
     RESUME = "resume", pgettext_lazy("case action", "Resume")
     EXTEND = "extend", pgettext_lazy("case action", "Extend")
@@ -391,9 +402,59 @@ class TaskStatus(models.TextChoices):
 
 
 class TaskOutcome(models.TextChoices):
+    """What a task was answered with.
+
+    The answers of BPMN routes come first (``catalogue.processes`` lists
+    which task gives which); approve, deny and return are the answers of
+    the sequential route that cases accepted before review routes became
+    BPMN still run on.
+    """
+
+    APPROVED = "approved", pgettext_lazy("task outcome", "Approved")
+    APPROVED_WITH_CONDITIONS = (
+        "approved_with_conditions",
+        pgettext_lazy("task outcome", "Approved with conditions"),
+    )
+    REVISION_REQUIRED = (
+        "revision_required",
+        pgettext_lazy("task outcome", "Revision required"),
+    )
+    REJECTED = "rejected", pgettext_lazy("task outcome", "Rejected")
+    DENIED = "denied", pgettext_lazy("task outcome", "Denied")
+    ANOTHER_ROUND = (
+        "another_round",
+        pgettext_lazy("task outcome", "Ask the co-departments again"),
+    )
+    REVISED = "revised", pgettext_lazy("task outcome", "Revision done")
+    DONE = "done", pgettext_lazy("task outcome", "Done")
+    SENT_BACK = "sent_back", pgettext_lazy("task outcome", "Sent back")
+    SIGNED_ALL = "countersigned", pgettext_lazy("task outcome", "Countersigned")
     APPROVE = "approve", pgettext_lazy("task outcome", "Approve")
     DENY = "deny", pgettext_lazy("task outcome", "Deny")
     RETURN = "return", pgettext_lazy("task outcome", "Return to the previous node")
+
+
+# Answers a reviewer must explain (the applicant or the next node reads why).
+OUTCOMES_NEEDING_OPINION = frozenset(
+    {
+        TaskOutcome.APPROVED_WITH_CONDITIONS,
+        TaskOutcome.REVISION_REQUIRED,
+        TaskOutcome.REJECTED,
+        TaskOutcome.DENIED,
+        TaskOutcome.ANOTHER_ROUND,
+        TaskOutcome.SENT_BACK,
+        TaskOutcome.DENY,
+        TaskOutcome.RETURN,
+    }
+)
+
+
+class SignMode(models.TextChoices):
+    """How the signers of a task decide it (会签 / 或签)."""
+
+    NONE = "", pgettext_lazy("sign mode", "Handled by one person")
+    ALL = "all", pgettext_lazy("sign mode", "Countersign: all must sign")
+    ANY = "any", pgettext_lazy("sign mode", "Countersign: any one may sign")
 
 
 class Task(models.Model):
@@ -423,7 +484,8 @@ class Task(models.Model):
         default=TaskStatus.OPEN,
         db_index=True,
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Also the moment the node's clock starts (cases.deadlines.node_clock).
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # The node's clock: its own limit counted from the day the task opened,
     # plus the working days the case stood suspended while it was open.
     started_on = models.DateField(_("opened on (Beijing date)"), null=True, blank=True)
@@ -458,6 +520,31 @@ class Task(models.Model):
     limit_unit = models.CharField(_("node limit unit"), max_length=20, blank=True)
     limit_value = models.PositiveIntegerField(_("node limit"), null=True, blank=True)
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    # How much of the limit is left when the node turns yellow, in the
+    # limit's own unit, and the moment that happens.
+    warning_value = models.PositiveIntegerField(
+        _("warning (same unit as the limit)"), null=True, blank=True
+    )
+    warn_at = models.DateTimeField(_("warning at"), null=True, blank=True)
+    # The answers the route accepts for this task, and whether the answer
+    # decides the case (the node that sets ``decision``).
+    answers = models.JSONField(_("answers"), default=list, blank=True)
+    decides = models.BooleanField(_("decides the case"), default=False)
+    # Who acts: the department's reviewers, or the assignee once the task
+    # was transferred to a person; a delegate acts for the assignee.
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("delegate"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="delegated_tasks",
+    )
+    sign_mode = models.CharField(
+        _("sign mode"), max_length=10, choices=SignMode.choices, blank=True
+    )
+    urge_count = models.PositiveIntegerField(_("times urged"), default=0)
+    last_urged_at = models.DateTimeField(_("last urged at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("task")
@@ -467,6 +554,111 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.name}"
+
+
+class SignerKind(models.TextChoices):
+    COSIGNER = "cosigner", pgettext_lazy("signer kind", "Co-signer")
+    COUNTERSIGNER = "countersigner", pgettext_lazy("signer kind", "Countersigner")
+
+
+class SignerStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("signer status", "Waiting")
+    SIGNED = "signed", pgettext_lazy("signer status", "Signed")
+    CANCELLED = "cancelled", pgettext_lazy("signer status", "No longer needed")
+
+
+class TaskSigner(models.Model):
+    """A person whose signature a task needs (加签, 会签, 或签).
+
+    A co-signer gives an opinion before the task's handler completes it; a
+    countersigner's answer decides the task with the others': all of them,
+    or the first one, as the task's sign mode says.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="signers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signer"),
+        on_delete=models.PROTECT,
+        related_name="task_signatures",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=SignerKind.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=SignerStatus.choices,
+        default=SignerStatus.PENDING,
+    )
+    outcome = models.CharField(
+        _("answer"), max_length=30, choices=TaskOutcome.choices, blank=True
+    )
+    opinion = models.TextField(_("opinion"), blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task signer")
+        verbose_name_plural = _("task signers")
+        ordering = ["task", "added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "user"],
+                condition=~models.Q(status="cancelled"),
+                name="task_signer_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.user}"
+
+
+class TaskActionKind(models.TextChoices):
+    """What can be done to a task besides answering it."""
+
+    SEND_BACK = "send_back", pgettext_lazy("task action", "Send back")
+    TRANSFER = "transfer", pgettext_lazy("task action", "Transfer")
+    DELEGATE = "delegate", pgettext_lazy("task action", "Delegate")
+    ADD_COSIGNER = "add_cosigner", pgettext_lazy("task action", "Add a co-signer")
+    COUNTERSIGN = (
+        "countersign",
+        pgettext_lazy("task action", "Ask for countersignatures"),
+    )
+    SIGN = "sign", pgettext_lazy("task action", "Sign")
+    URGE = "urge", pgettext_lazy("task action", "Urge")
+
+
+class TaskLog(models.Model):
+    """One thing done to a task, for its history on the case page."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="log")
+    kind = models.CharField(_("action"), max_length=20, choices=TaskActionKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("task log entry")
+        verbose_name_plural = _("task log")
+        ordering = ["task", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.kind}"
 
 
 class CaseNumberSequence(models.Model):

@@ -48,6 +48,30 @@ def aggregate(outcomes: list[str]) -> str:
     return max(outcomes, key=SEVERITY.index)
 
 
+# How severe any task answer is, for countersignatures that must all sign:
+# the task takes the most severe one.
+ANSWER_SEVERITY = (
+    "done",
+    "revised",
+    Answer.APPROVED,
+    Answer.APPROVED_WITH_CONDITIONS,
+    Answer.REVISION_REQUIRED,
+    "another_round",
+    Answer.REJECTED,
+    "denied",
+)
+
+
+def most_severe(outcomes: list[str]) -> str:
+    """Return the most severe of any task answers (see ``ANSWER_SEVERITY``)."""
+    if not outcomes:
+        raise ValueError("no answers to weigh")
+    return max(
+        outcomes,
+        key=lambda o: ANSWER_SEVERITY.index(o) if o in ANSWER_SEVERITY else -1,
+    )
+
+
 def answer_check(*, outcome: str, opinion: str) -> None:
     """Refuse a refusal without a reason (ServiceError 400 on ``opinion``)."""
     if outcome == Answer.REJECTED and not (opinion or "").strip():
@@ -81,6 +105,17 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class BranchAnswer:
+    """Where one co-department's branch of a round stands."""
+
+    branch: str
+    department: str
+    outcome: str
+    opinion: str
+    open: bool
+
+
+@dataclass(frozen=True)
 class RoundResult:
     """Where a round of parallel review stands.
 
@@ -93,6 +128,7 @@ class RoundResult:
     closed: bool
     answers: dict[str, str] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
+    branches: list[BranchAnswer] = field(default_factory=list)
 
 
 def round_result(*, case: Case, round: int) -> RoundResult:
@@ -110,11 +146,28 @@ def round_result(*, case: Case, round: int) -> RoundResult:
     )
     answers: dict[str, str] = {}
     refusals: list[Refusal] = []
+    latest: dict[str, BranchAnswer] = {}
     for task in tasks:
         if task.status == TaskStatus.DONE and task.outcome in SEVERITY:
             answers[task.branch] = task.outcome
             if task.outcome == Answer.REJECTED:
                 refusals.append(Refusal(task.department.name, task.opinion))
+        # A revision step counts for its branch but answers nothing.
+        if task.node_key != task.branch:
+            continue
+        if task.status == TaskStatus.DONE or task.branch not in latest:
+            latest[task.branch] = BranchAnswer(
+                branch=task.branch,
+                department=task.department.name,
+                outcome=task.outcome if task.status == TaskStatus.DONE else "",
+                opinion=task.opinion,
+                open=task.status == TaskStatus.OPEN,
+            )
+        elif task.status == TaskStatus.OPEN:
+            done = latest[task.branch]
+            latest[task.branch] = BranchAnswer(
+                done.branch, done.department, "", "", open=True
+            )
     closed = not any(task.status == TaskStatus.OPEN for task in tasks)
     return RoundResult(
         round=round,
@@ -122,4 +175,5 @@ def round_result(*, case: Case, round: int) -> RoundResult:
         closed=closed,
         answers=answers,
         refusals=refusals,
+        branches=list(latest.values()),
     )

@@ -37,7 +37,7 @@ from django.utils.translation import gettext
 
 from smartapproval.accounts.models import ApplicantKind, Department, User
 from smartapproval.audit.services import audit_record
-from smartapproval.cases import selectors
+from smartapproval.cases import parallel, selectors
 from smartapproval.cases.documents import DocumentContent, document_render
 from smartapproval.cases.models import (
     Case,
@@ -139,6 +139,21 @@ def _review_rights(case: Case) -> list[str]:
     ]
 
 
+def _conditions(case: Case) -> list[str]:
+    """The conditions co-departments approved with, in the last round."""
+    latest = selectors.case_latest_round(case)
+    if latest is None:
+        return []
+    conditions = [
+        f"{branch.department}：{branch.opinion}"
+        for branch in parallel.round_result(case=case, round=latest).branches
+        if branch.outcome == parallel.Answer.APPROVED_WITH_CONDITIONS
+    ]
+    if not conditions:
+        return []
+    return ["本许可附下列条件：", *conditions]
+
+
 def result_content(document: ResultDocument) -> DocumentContent:
     """Say what ``document`` states, as the PDF renderer draws it."""
     case = document.case
@@ -169,6 +184,7 @@ def result_content(document: ResultDocument) -> DocumentContent:
         paragraphs = [
             f"{applied}提出的{item.name}申请（办件编号：{case.number}），"
             "经审查，符合法定条件、标准，决定准予许可，特发此证。",
+            *_conditions(case),
             "本证照与纸质证照具有同等法律效力，可扫描下方二维码核验。",
         ]
     else:

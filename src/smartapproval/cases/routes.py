@@ -1,11 +1,11 @@
 """Review routes: which tasks a case goes through between acceptance and decision.
 
-A route is anything that follows the ``Route`` protocol. The registry maps
-service items to routes, so an item can be given its own route (a BPMN model
-run by SpiffWorkflow, a parallel review) without touching the services. The
-default is ``SequentialRoute``: 审查 → 审核 → 审批 inside the department that
-implements the item. Routes only create and read tasks; the services own the
-case's status.
+A route is anything that follows the ``Route`` protocol. Every item runs on
+a BPMN 2.0 route (``cases.workflow.BpmnRoute``): its own, or the shipped
+single-department template. ``SequentialRoute`` (审查 → 审核 → 审批 in Python)
+is kept only for cases accepted before routes became BPMN, which finish on
+the route they started with. Routes only create and read tasks; the
+services own the case's status.
 """
 
 from dataclasses import dataclass, field
@@ -16,11 +16,12 @@ from django.utils.translation import gettext
 
 from smartapproval.cases.models import Case, Decision, Task, TaskOutcome
 from smartapproval.catalogue.models import ServiceItem
+from smartapproval.catalogue.processes import process_for_item, process_install_shipped
 from smartapproval.core import deadlines as workdays
 from smartapproval.core.api import ServiceError
 from smartapproval.core.models import LimitUnit
 
-DEFAULT_ROUTE_KEY = "sequential"
+SEQUENTIAL_ROUTE_KEY = "sequential"
 
 
 @dataclass
@@ -34,6 +35,9 @@ class RouteStep:
     tasks: list[Task] = field(default_factory=list)
     finished: bool = False
     decision: str = ""
+    # Why the route decided so, when the applicant must be told (a
+    # co-department's refusal).
+    reason: str = ""
 
 
 class Route(Protocol):
@@ -45,9 +49,29 @@ class Route(Protocol):
         """Open the first tasks of an accepted case."""
         ...
 
+    def answer_check(self, task: Task, outcome: str) -> None:
+        """Refuse an answer the route cannot take now (ServiceError)."""
+        ...
+
     def on_task_completed(self, task: Task, outcome: str) -> RouteStep:
         """Open the next tasks, or finish with a proposed decision."""
         ...
+
+    def send_back_targets(self, task: Task) -> list:
+        """List the earlier nodes ``task`` may send the case back to."""
+        ...
+
+    def send_back(self, task: Task, node_key: str) -> RouteStep:
+        """Reopen the earlier node ``node_key``."""
+        ...
+
+
+@dataclass(frozen=True)
+class SendBackNode:
+    """An earlier node of a sequential route."""
+
+    node_key: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,7 @@ def task_open(
         limit_working_days=limit_days,
         due_on=deadline.due,
         due_provisional=deadline.provisional,
+        answers=list(SEQUENTIAL_ANSWERS),
     )
 
 
@@ -95,12 +120,18 @@ def promised_working_days(case: Case) -> int:
     )
 
 
+SEQUENTIAL_ANSWERS = (TaskOutcome.APPROVE, TaskOutcome.DENY, TaskOutcome.RETURN)
+
+
 class SequentialRoute:
     """Nodes one after another inside the implementing department.
 
     Approve or deny at a node other than the last passes the case on with
     the opinion; at the last node it proposes the decision. Return sends the
     case back to the previous node.
+
+    Compatibility: runs the cases accepted before every item had a BPMN
+    route; it can go once no open case has ``route_key`` "sequential".
     """
 
     def __init__(self, *, key: str, nodes: tuple[RouteNode, ...]) -> None:
@@ -161,6 +192,24 @@ class SequentialRoute:
 
         return RouteStep(tasks=[self._open(task.case, index + 1)])
 
+    def answer_check(self, task: Task, outcome: str) -> None:
+        return None
+
+    def send_back_targets(self, task: Task) -> list[SendBackNode]:
+        index = self._index.get(task.node_key, 0)
+        return [SendBackNode(n.key, n.name) for n in reversed(self.nodes[:index])]
+
+    def send_back(self, task: Task, node_key: str) -> RouteStep:
+        index = self._index.get(node_key)
+        if index is None or index >= self._index.get(task.node_key, 0):
+            raise ServiceError(
+                gettext("The case cannot be sent back to that step from here."),
+                field="node",
+                code="invalid_send_back",
+                status=409,
+            )
+        return RouteStep(tasks=[self._open(task.case, index)])
+
     def _open(self, case: Case, index: int) -> Task:
         node = self.nodes[index]
         return task_open(
@@ -180,7 +229,9 @@ DEFAULT_NODES = (
 )
 
 _ROUTES: dict[str, Route] = {
-    DEFAULT_ROUTE_KEY: SequentialRoute(key=DEFAULT_ROUTE_KEY, nodes=DEFAULT_NODES),
+    SEQUENTIAL_ROUTE_KEY: SequentialRoute(
+        key=SEQUENTIAL_ROUTE_KEY, nodes=DEFAULT_NODES
+    ),
 }
 # Service item implementation code → route key, for items with their own route.
 _ITEM_ROUTES: dict[str, str] = {}
@@ -200,16 +251,25 @@ def assign_route(*, implementation_code: str, key: str) -> None:
 
 def route_get(key: str) -> Route:
     """Return the route registered under ``key`` (the default when blank)."""
-    return _ROUTES[key or DEFAULT_ROUTE_KEY]
+    return _ROUTES[key or SEQUENTIAL_ROUTE_KEY]
 
 
 def route_for(item: ServiceItem) -> Route:
-    """Return the route a new case of ``item`` runs on."""
-    return _ROUTES[_ITEM_ROUTES.get(item.implementation_code, DEFAULT_ROUTE_KEY)]
+    """Return the route a new case of ``item`` runs on: its BPMN route.
+
+    A database without the shipped route templates gets them here, once,
+    so that acceptance never depends on an installation step.
+    """
+    key = _ITEM_ROUTES.get(item.implementation_code)
+    if key is not None:
+        return _ROUTES[key]
+    if process_for_item(item=item) is None:
+        process_install_shipped(actor=None)
+    return _ROUTES[BPMN_ROUTE_KEY]
 
 
-# BPMN routes run by SpiffWorkflow, for the items assigned to them; imported
-# last since cases.workflow uses RouteStep from here.
-from smartapproval.cases.workflow import BpmnRoute  # noqa: E402
+# BPMN routes run by SpiffWorkflow; imported last since cases.workflow uses
+# RouteStep from here.
+from smartapproval.cases.workflow import BPMN_ROUTE_KEY, BpmnRoute  # noqa: E402
 
 register_route(BpmnRoute())

@@ -21,7 +21,9 @@ from smartapproval.cases.models import (
     CaseEvent,
     CaseMaterial,
     CaseStatus,
+    SignerStatus,
     Task,
+    TaskSigner,
     TaskStatus,
 )
 from smartapproval.core import deadlines as workdays
@@ -98,6 +100,48 @@ def task_get_for_user(*, user: User | None, pk: int) -> Task:
     return task
 
 
+def task_get_on_visible_case(*, user: User | None, pk: int) -> Task:
+    """Return task ``pk`` of any case ``user`` may see, else 404.
+
+    For the lead department and the centre, who follow (and urge) the
+    co-departments' tasks of their cases; acting on a task is checked by
+    the services.
+    """
+    visible = case_list_for_user(user=user).values("pk")
+    task = (
+        Task.objects.select_related("case", "case__item", "department")
+        .filter(pk=pk, case__in=visible)
+        .first()
+    )
+    if task is None:
+        raise Http404(gettext("No such task."))
+    return task
+
+
+def task_colleagues(*, task: Task, user: User) -> QuerySet[User]:
+    """Return the reviewers ``user`` may hand ``task`` to or ask to sign it.
+
+    Reviewers of the task's department; the centre also sees every other
+    department's reviewers, to send a misrouted task on.
+    """
+    reviewers = User.objects.filter(is_active=True, role=Role.REVIEWER).exclude(
+        pk=user.pk
+    )
+    if not user.sees_all_departments:
+        reviewers = reviewers.filter(department_id=task.department_id)
+    return reviewers.select_related("department").order_by("department_id", "name")
+
+
+def case_latest_round(case: Case) -> int | None:
+    """Return the number of the case's latest round of parallel review."""
+    return (
+        case.tasks.exclude(round__isnull=True)
+        .order_by("-round")
+        .values_list("round", flat=True)
+        .first()
+    )
+
+
 def _done_elsewhere_by(user: User) -> QuerySet[Task]:
     """Tasks ``user`` completed at another node of the outer task's case."""
     return Task.objects.filter(
@@ -136,14 +180,26 @@ def task_inbox_for_user(*, user: User | None) -> list[Task]:
     tasks = task_visible_for_user(user=user).filter(status=TaskStatus.OPEN)
     if not _is_user(user):
         return []
+    signing = TaskSigner.objects.filter(
+        task=OuterRef("pk"), user=user, status=SignerStatus.PENDING
+    )
     if user.sees_all_departments:
         pass
     elif transitions.role_may(user.role, CaseAction.COMPLETE_TASK):
-        tasks = tasks.exclude(Exists(_done_elsewhere_by(user)))
+        # A task transferred or delegated to a colleague is theirs alone,
+        # unless the user is asked to sign it.
+        theirs = Q(assignee__isnull=True) | Q(assignee=user) | Q(delegate=user)
+        tasks = tasks.exclude(Exists(_done_elsewhere_by(user))).filter(
+            theirs | Exists(signing)
+        )
     else:
         return []
 
-    tasks = list(tasks.order_by("due_on", "created_at", "pk"))
+    tasks = list(
+        tasks.select_related("assignee")
+        .annotate(signing=Exists(signing))
+        .order_by("due_on", "created_at", "pk")
+    )
     today = workdays.beijing_today()
     for task in tasks:
         task.clock = deadlines.task_clock(task, today=today)
@@ -177,6 +233,24 @@ def case_worklist_for_user(*, user: User | None, status: str) -> QuerySet[Case]:
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:
     """Return the case's steps in the order they happened."""
     return case.events.order_by("at", "pk")
+
+
+# How a department organises its work on a task stays inside it: the
+# applicant's timeline leaves these out.
+INTERNAL_ACTIONS = frozenset(
+    {
+        CaseAction.TRANSFER_TASK,
+        CaseAction.DELEGATE_TASK,
+        CaseAction.ADD_SIGNER,
+        CaseAction.SIGN_TASK,
+        CaseAction.URGE_TASK,
+    }
+)
+
+
+def case_timeline_for_applicant(case: Case) -> QuerySet[CaseEvent]:
+    """Return the steps of the case the applicant follows, in order."""
+    return case_timeline(case).exclude(action__in=INTERNAL_ACTIONS)
 
 
 def case_public_progress(*, number: str, applicant_code: str) -> Case | None:

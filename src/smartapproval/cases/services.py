@@ -29,6 +29,7 @@ from smartapproval.audit.services import audit_record
 from smartapproval.cases import (
     deadlines,
     numbering,
+    parallel,
     results,
     routes,
     selectors,
@@ -36,6 +37,7 @@ from smartapproval.cases import (
     uploads,
 )
 from smartapproval.cases.models import (
+    OUTCOMES_NEEDING_OPINION,
     Case,
     CaseAction,
     CaseEvent,
@@ -45,8 +47,14 @@ from smartapproval.cases.models import (
     Channel,
     Decision,
     PauseKind,
+    SignerKind,
+    SignerStatus,
+    SignMode,
     Task,
+    TaskActionKind,
+    TaskLog,
     TaskOutcome,
+    TaskSigner,
     TaskStatus,
 )
 from smartapproval.cases.uploads import MaterialUpload
@@ -1093,9 +1101,16 @@ def case_resume(
 
 
 def _tasks_shift(case: Case, pause: CasePause) -> None:
-    """Move open tasks' due dates by the working days the pause held them."""
+    """Move open tasks' clocks past the days the pause held them."""
     for task in case.tasks.select_for_update().filter(status=TaskStatus.OPEN):
-        if task.started_on is None or task.limit_working_days is None:
+        if task.started_on is None:
+            continue
+        # A node clock stands still on the paused days (cases.deadlines).
+        clock = deadlines.task_node_clock(task)
+        if clock is not None:
+            changed = deadlines.task_node_clock_apply(task, clock)
+            if changed:
+                task.save(update_fields=changed)
             continue
         # A task already overdue when the pause began stays overdue.
         if task.due_on is not None and task.due_on < pause.started_on:
@@ -1103,7 +1118,7 @@ def _tasks_shift(case: Case, pause: CasePause) -> None:
         held = deadlines.pause_working_days(
             accepted_on=task.started_on, first=pause.started_on, last=pause.ended_on
         )
-        if not held:
+        if not held or task.limit_working_days is None:
             continue
         task.paused_working_days += held
         due = deadlines.task_due_compute(task)
@@ -1327,22 +1342,26 @@ def case_terminate(*, case: Case, actor: User, reason: str) -> Case:
 
 
 # Review tasks
+#
+# A task is handled by a reviewer of its department, or by its assignee once
+# it was transferred to a person, or by the assignee's delegate. Every verb
+# locks the case, then the task, writes a timeline event, a task log entry
+# and an audit row in the same transaction.
 
 
-@transaction.atomic
-def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -> Task:
-    """Complete a review task with an outcome; the route opens the next step.
-
-    Deny and return need an opinion. At the route's last step, approve or
-    deny decides the case.
-    """
+def _task_lock(task: Task) -> tuple[Case, Task]:
     # Lock the case before the task, the order every service keeps.
-    case = Case.objects.select_for_update().get(pk=task.case_id)
     try:
+        case = Case.objects.select_for_update().get(pk=task.case_id)
         task = Task.objects.select_for_update().get(pk=task.pk)
-    except Task.DoesNotExist:
+    except (Case.DoesNotExist, Task.DoesNotExist):
         raise Http404(gettext("No such task.")) from None
-    _ensure_may_complete(task, actor)
+    task.case = case
+    return case, task
+
+
+def _ensure_task_open(task: Task) -> None:
+    parallel.task_ensure_open(task)
     if task.status != TaskStatus.OPEN:
         raise ServiceError(
             gettext("This task has already been completed."),
@@ -1350,30 +1369,113 @@ def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -
             code="task_closed",
             status=409,
         )
-    transitions.ensure_allowed(case, A.COMPLETE_TASK)
-    _ensure_other_node_not_done_by(task, actor)
-    if outcome not in TaskOutcome.values:
+
+
+def _ensure_handler(task: Task, actor: User) -> None:
+    """Check that ``actor`` handles ``task`` now: scope, role, assignment."""
+    _ensure_may_complete(task, actor)
+    if task.assignee_id and actor.pk not in {task.assignee_id, task.delegate_id}:
         raise ServiceError(
-            gettext("Choose approve, deny or return."),
+            gettext("This task is assigned to %(name)s.") % {"name": task.assignee},
+            field="task",
+            code="assigned_to_other",
+            status=403,
+        )
+    _ensure_other_node_not_done_by(task, actor)
+
+
+def _task_record(
+    *,
+    case: Case,
+    task: Task,
+    actor: User,
+    kind: str,
+    action: str,
+    audit_action: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    before: dict[str, Any] | None = None,
+) -> None:
+    TaskLog.objects.create(
+        task=task, kind=kind, actor=actor, note=note, data=data or {}
+    )
+    CaseEvent.objects.create(
+        case=case,
+        action=action,
+        status_from=case.status,
+        status_to=case.status,
+        actor_label=_actor_label(actor),
+        step=task.name,
+        note=note,
+    )
+    audit_record(
+        actor=actor,
+        action=audit_action,
+        target=task,
+        before=before,
+        after={"case": case.number, **(data or {})},
+        note=note,
+    )
+
+
+def _answers_of(task: Task) -> tuple[str, ...]:
+    return tuple(task.answers) or routes.SEQUENTIAL_ANSWERS
+
+
+def _answer_clean(task: Task, outcome: str, opinion: str) -> str:
+    answers = _answers_of(task)
+    if outcome not in answers:
+        raise ServiceError(
+            gettext("Choose one of: %(answers)s.")
+            % {"answers": "、".join(answer_label(task, a) for a in answers)},
             field="outcome",
             code="invalid_choice",
         )
     opinion = (opinion or "").strip()
-    if outcome in {TaskOutcome.DENY, TaskOutcome.RETURN} and not opinion:
+    if outcome in OUTCOMES_NEEDING_OPINION and not opinion:
         raise ServiceError(
-            gettext("Give your opinion when you deny or return."),
+            gettext("Give your opinion when you answer “%(answer)s”.")
+            % {"answer": answer_label(task, outcome)},
             field="opinion",
             code="required",
         )
+    return opinion
 
-    task.case = case
+
+def answer_label(task: Task, outcome: str) -> str:
+    """Name an answer as the task's handler reads it.
+
+    On the node that decides the case, approved and denied are 准予许可 and
+    不予许可; elsewhere they are a reviewer's opinion.
+    """
+    if task.decides and outcome in DECISION_LABELS:
+        return str(DECISION_LABELS[outcome])
+    try:
+        return str(TaskOutcome(outcome).label)
+    except ValueError:
+        return outcome
+
+
+DECISION_LABELS = {
+    TaskOutcome.APPROVED: Decision.APPROVED.label,
+    TaskOutcome.DENIED: Decision.DENIED.label,
+}
+
+
+def _task_finish(
+    *, case: Case, task: Task, actor: User, outcome: str, opinion: str, note: str = ""
+) -> routes.RouteStep:
+    """Close the locked task with ``outcome`` and let the route go on."""
+    route = routes.route_get(case.route_key)
+    route.answer_check(task, outcome)
+
     task.status = TaskStatus.DONE
     task.outcome = outcome
     task.opinion = opinion
     task.completed_at = timezone.now()
     task.completed_by = actor
     task.save()
-    label = TaskOutcome(outcome).label
+    label = answer_label(task, outcome)
     CaseEvent.objects.create(
         case=case,
         action=A.COMPLETE_TASK,
@@ -1381,7 +1483,9 @@ def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -
         status_to=case.status,
         actor_label=_actor_label(actor),
         step=task.name,
-        note=f"{task.name}: {label}" + (f": {opinion}" if opinion else ""),
+        note=f"{task.name}: {label}"
+        + (f": {opinion}" if opinion else "")
+        + (f" ({note})" if note else ""),
     )
     audit_record(
         actor=actor,
@@ -1391,15 +1495,30 @@ def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -
         after={"status": task.status, "outcome": outcome, "case": case.number},
         note=opinion,
     )
+    if outcome == TaskOutcome.REVISION_REQUIRED:
+        # What to revise is meant for the applicant, unlike other opinions.
+        CaseEvent.objects.create(
+            case=case,
+            action=A.REQUEST_REVISION,
+            status_from=case.status,
+            status_to=case.status,
+            actor_label=_actor_label(actor),
+            step=task.department.name,
+            note=opinion,
+        )
 
-    step = routes.route_get(case.route_key).on_task_completed(task, outcome)
+    step = route.on_task_completed(task, outcome)
     if step.finished:
-        # The route's last node decides: the case is locked and the actor
-        # checked above. An approving opinion stays on the task.
+        # The route decides: the case is locked and the actor checked. An
+        # approving opinion stays on the task; a denial names its reason.
         transitions.ensure_role(actor, A.DECIDE)
         transitions.ensure_allowed(case, A.DECIDE)
-        _decide(case=case, actor=actor, decision=step.decision, reason=opinion)
-
+        _decide(
+            case=case,
+            actor=actor,
+            decision=step.decision,
+            reason=step.reason or opinion,
+        )
     transaction.on_commit(
         partial(
             log.info,
@@ -1408,6 +1527,506 @@ def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -
             case_id=case.pk,
             outcome=outcome,
             next_tasks=[t.pk for t in step.tasks],
+        )
+    )
+    return step
+
+
+@transaction.atomic
+def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -> Task:
+    """Answer a review task; the route opens the next step or decides.
+
+    The answers a task takes are the route's (``Task.answers``); refusing,
+    denying, asking for a revision or approving with conditions needs an
+    opinion. A task waiting for co-signers, or decided by countersigners,
+    cannot be answered directly.
+    """
+    case, task = _task_lock(task)
+    _ensure_handler(task, actor)
+    _ensure_task_open(task)
+    transitions.ensure_allowed(case, A.COMPLETE_TASK)
+    opinion = _answer_clean(task, outcome, opinion)
+    if task.sign_mode:
+        raise ServiceError(
+            gettext(
+                "The countersigners decide this task; it cannot be answered alone."
+            ),
+            field="task",
+            code="countersign_pending",
+            status=409,
+        )
+    pending = list(
+        task.signers.filter(status=SignerStatus.PENDING).select_related("user")
+    )
+    if pending:
+        raise ServiceError(
+            gettext("Waiting for the co-signers: %(names)s.")
+            % {"names": "、".join(str(signer.user) for signer in pending)},
+            field="task",
+            code="cosigners_pending",
+            status=409,
+        )
+
+    note = ""
+    if task.delegate_id == actor.pk and task.assignee_id:
+        note = gettext("on behalf of %(name)s") % {"name": task.assignee}
+    _task_finish(
+        case=case, task=task, actor=actor, outcome=outcome, opinion=opinion, note=note
+    )
+    return task
+
+
+def task_send_back_targets(*, task: Task) -> list:
+    """List the earlier steps ``task`` may send its case back to."""
+    if task.status != TaskStatus.OPEN:
+        return []
+    return list(routes.route_get(task.case.route_key).send_back_targets(task))
+
+
+@transaction.atomic
+def task_send_back(*, task: Task, actor: User, node_key: str, reason: str) -> Task:
+    """Send the case back to an earlier step (退回), with the reason.
+
+    The earlier step opens again for its department; what was done after it
+    is undone and its open tasks are no longer needed.
+    """
+    case, task = _task_lock(task)
+    _ensure_handler(task, actor)
+    _ensure_task_open(task)
+    transitions.ensure_allowed(case, A.SEND_BACK)
+    reason = _required_text(
+        reason, field="reason", message=gettext("Give the reason for sending back.")
+    )
+    route = routes.route_get(case.route_key)
+
+    task.status = TaskStatus.DONE
+    task.outcome = TaskOutcome.SENT_BACK
+    task.opinion = reason
+    task.completed_at = timezone.now()
+    task.completed_by = actor
+    task.save()
+    step = route.send_back(task, node_key)
+    _task_record(
+        case=case,
+        task=task,
+        actor=actor,
+        kind=TaskActionKind.SEND_BACK,
+        action=A.SEND_BACK,
+        audit_action="task_sent_back",
+        note=reason,
+        data={"to": node_key, "opened": [t.pk for t in step.tasks]},
+        before={"status": TaskStatus.OPEN},
+    )
+    return task
+
+
+def _staff_user(pk: int | None, *, field: str) -> User:
+    user = (
+        User.objects.filter(pk=pk, is_active=True, role=Role.REVIEWER).first()
+        if pk
+        else None
+    )
+    if user is None:
+        raise ServiceError(
+            gettext("Choose an active reviewer."), field=field, code="invalid_choice"
+        )
+    return user
+
+
+@transaction.atomic
+def task_transfer(*, task: Task, actor: User, to_user_id: int, reason: str) -> Task:
+    """Hand the task over to another reviewer (转办), who then handles it alone.
+
+    A reviewer transfers within the task's department; a centre manager may
+    also send a misrouted task to a reviewer of another department.
+    """
+    case, task = _task_lock(task)
+    if not actor.sees_all_departments:
+        _ensure_handler(task, actor)
+    elif not _sees_department(actor, task.department_id):
+        raise Http404(gettext("No such task."))
+    transitions.ensure_role(actor, A.TRANSFER_TASK)
+    _ensure_task_open(task)
+    transitions.ensure_allowed(case, A.TRANSFER_TASK)
+    reason = _required_text(
+        reason, field="reason", message=gettext("Give the reason for the transfer.")
+    )
+    to_user = _staff_user(to_user_id, field="to_user")
+    if to_user.pk == actor.pk or to_user.pk == task.assignee_id:
+        raise ServiceError(
+            gettext("The task is already yours to handle."),
+            field="to_user",
+            code="same_user",
+        )
+    if to_user.department_id != task.department_id and not actor.sees_all_departments:
+        raise ServiceError(
+            gettext(
+                "A task can be transferred only within its department; ask the "
+                "centre to send it to another department."
+            ),
+            field="to_user",
+            code="other_department",
+            status=403,
+        )
+    if selectors.task_excluded_for_user(task=task, user=to_user):
+        raise ServiceError(
+            gettext("%(name)s has handled another step of this case.")
+            % {"name": to_user},
+            field="to_user",
+            code="separation_of_duties",
+            status=409,
+        )
+
+    before = {
+        "department": task.department_id,
+        "assignee": task.assignee_id,
+        "delegate": task.delegate_id,
+    }
+    task.department_id = to_user.department_id
+    task.assignee = to_user
+    task.delegate = None
+    task.save(update_fields=["department", "assignee", "delegate"])
+    _task_record(
+        case=case,
+        task=task,
+        actor=actor,
+        kind=TaskActionKind.TRANSFER,
+        action=A.TRANSFER_TASK,
+        audit_action="task_transferred",
+        note=reason,
+        data={"to_user": to_user.pk, "department": to_user.department_id},
+        before=before,
+    )
+    return task
+
+
+@transaction.atomic
+def task_delegate(*, task: Task, actor: User, to_user_id: int, note: str = "") -> Task:
+    """Let a colleague act for the task's handler (委托), who stays responsible.
+
+    The handler of an unassigned task takes it on and delegates it; the
+    delegate's answer is recorded as given on the handler's behalf.
+    """
+    case, task = _task_lock(task)
+    _ensure_handler(task, actor)
+    _ensure_task_open(task)
+    transitions.ensure_allowed(case, A.DELEGATE_TASK)
+    if task.assignee_id and actor.pk != task.assignee_id:
+        raise ServiceError(
+            gettext("Only the task's handler can delegate it."),
+            field="task",
+            code="not_handler",
+            status=403,
+        )
+    to_user = _staff_user(to_user_id, field="to_user")
+    if to_user.department_id != task.department_id or to_user.pk == actor.pk:
+        raise ServiceError(
+            gettext("Delegate to another reviewer of the same department."),
+            field="to_user",
+            code="other_department",
+        )
+    if selectors.task_excluded_for_user(task=task, user=to_user):
+        raise ServiceError(
+            gettext("%(name)s has handled another step of this case.")
+            % {"name": to_user},
+            field="to_user",
+            code="separation_of_duties",
+            status=409,
+        )
+
+    before = {"assignee": task.assignee_id, "delegate": task.delegate_id}
+    task.assignee = actor
+    task.delegate = to_user
+    task.save(update_fields=["assignee", "delegate"])
+    _task_record(
+        case=case,
+        task=task,
+        actor=actor,
+        kind=TaskActionKind.DELEGATE,
+        action=A.DELEGATE_TASK,
+        audit_action="task_delegated",
+        note=(note or "").strip(),
+        data={"delegate": to_user.pk},
+        before=before,
+    )
+    return task
+
+
+def _signers_clean(task: Task, actor: User, user_ids: list[int]) -> list[User]:
+    ids = list(dict.fromkeys(int(pk) for pk in user_ids or []))
+    if not ids:
+        raise ServiceError(
+            gettext("Choose at least one signer."), field="signers", code="required"
+        )
+    users = list(
+        User.objects.filter(
+            pk__in=ids,
+            is_active=True,
+            role=Role.REVIEWER,
+            department_id=task.department_id,
+        )
+    )
+    if len(users) != len(ids):
+        raise ServiceError(
+            gettext("Signers are active reviewers of the task's department."),
+            field="signers",
+            code="invalid_choice",
+        )
+    taken = set(
+        task.signers.exclude(status=SignerStatus.CANCELLED).values_list(
+            "user_id", flat=True
+        )
+    )
+    for user in users:
+        if user.pk == actor.pk or user.pk in taken:
+            raise ServiceError(
+                gettext("%(name)s already signs this task.") % {"name": user},
+                field="signers",
+                code="duplicate",
+            )
+        if selectors.task_excluded_for_user(task=task, user=user):
+            raise ServiceError(
+                gettext("%(name)s has handled another step of this case.")
+                % {"name": user},
+                field="signers",
+                code="separation_of_duties",
+                status=409,
+            )
+    return users
+
+
+@transaction.atomic
+def task_cosigners_add(
+    *, task: Task, actor: User, user_ids: list[int], note: str = ""
+) -> Task:
+    """Ask colleagues to sign the task before its handler answers it (加签)."""
+    case, task = _task_lock(task)
+    _ensure_handler(task, actor)
+    _ensure_task_open(task)
+    transitions.ensure_allowed(case, A.ADD_SIGNER)
+    if task.sign_mode:
+        raise ServiceError(
+            gettext("The countersigners decide this task already."),
+            field="task",
+            code="countersign_pending",
+            status=409,
+        )
+    users = _signers_clean(task, actor, user_ids)
+
+    TaskSigner.objects.bulk_create(
+        TaskSigner(task=task, user=user, kind=SignerKind.COSIGNER, added_by=actor)
+        for user in users
+    )
+    _task_record(
+        case=case,
+        task=task,
+        actor=actor,
+        kind=TaskActionKind.ADD_COSIGNER,
+        action=A.ADD_SIGNER,
+        audit_action="task_cosigners_added",
+        note=(note or "").strip(),
+        data={"signers": [user.pk for user in users]},
+    )
+    return task
+
+
+@transaction.atomic
+def task_countersign(
+    *, task: Task, actor: User, user_ids: list[int], mode: str, note: str = ""
+) -> Task:
+    """Let several reviewers decide the task together (会签 or 或签).
+
+    ``mode`` "all": every signer answers and the task takes the most severe
+    answer; "any": the first answer decides and the other signers are no
+    longer needed. The handler becomes one of the signers.
+    """
+    case, task = _task_lock(task)
+    _ensure_handler(task, actor)
+    _ensure_task_open(task)
+    transitions.ensure_allowed(case, A.ADD_SIGNER)
+    if mode not in {SignMode.ALL, SignMode.ANY}:
+        raise ServiceError(
+            gettext("Choose whether all must sign or any one may sign."),
+            field="mode",
+            code="invalid_choice",
+        )
+    if task.sign_mode:
+        raise ServiceError(
+            gettext("The countersigners decide this task already."),
+            field="task",
+            code="countersign_pending",
+            status=409,
+        )
+    if task.signers.filter(status=SignerStatus.PENDING).exists():
+        raise ServiceError(
+            gettext("Wait for the co-signers first."),
+            field="task",
+            code="cosigners_pending",
+            status=409,
+        )
+    users = [actor, *_signers_clean(task, actor, user_ids)]
+
+    task.sign_mode = mode
+    task.save(update_fields=["sign_mode"])
+    TaskSigner.objects.bulk_create(
+        TaskSigner(task=task, user=user, kind=SignerKind.COUNTERSIGNER, added_by=actor)
+        for user in users
+    )
+    _task_record(
+        case=case,
+        task=task,
+        actor=actor,
+        kind=TaskActionKind.COUNTERSIGN,
+        action=A.ADD_SIGNER,
+        audit_action="task_countersign_started",
+        note=(note or "").strip(),
+        data={"mode": mode, "signers": [user.pk for user in users]},
+    )
+    return task
+
+
+@transaction.atomic
+def task_sign(
+    *, task: Task, actor: User, outcome: str, opinion: str = ""
+) -> TaskSigner:
+    """Sign a task as a co-signer or countersigner, with an answer.
+
+    A co-signer answers approved or rejected, for the handler to read. A
+    countersigner answers as the task's handler would; the last signature
+    (all) or the first (any) completes the task.
+    """
+    case, task = _task_lock(task)
+    _ensure_task_open(task)
+    signer = (
+        task.signers.select_for_update()
+        .filter(user=actor, status=SignerStatus.PENDING)
+        .first()
+    )
+    if signer is None or actor.department_id != task.department_id:
+        raise Http404(gettext("No such task."))
+    transitions.ensure_role(actor, A.SIGN_TASK)
+    transitions.ensure_allowed(case, A.SIGN_TASK)
+    if signer.kind == SignerKind.COSIGNER:
+        if outcome not in {TaskOutcome.APPROVED, TaskOutcome.REJECTED}:
+            raise ServiceError(
+                gettext("Choose approved or rejected."),
+                field="outcome",
+                code="invalid_choice",
+            )
+        opinion = (opinion or "").strip()
+        if outcome == TaskOutcome.REJECTED and not opinion:
+            raise ServiceError(
+                gettext("Give your opinion when you reject."),
+                field="opinion",
+                code="required",
+            )
+    else:
+        _ensure_other_node_not_done_by(task, actor)
+        opinion = _answer_clean(task, outcome, opinion)
+        routes.route_get(case.route_key).answer_check(task, outcome)
+
+    signer.status = SignerStatus.SIGNED
+    signer.outcome = outcome
+    signer.opinion = opinion
+    signer.signed_at = timezone.now()
+    signer.save()
+    _task_record(
+        case=case,
+        task=task,
+        actor=actor,
+        kind=TaskActionKind.SIGN,
+        action=A.SIGN_TASK,
+        audit_action="task_signed",
+        note=f"{answer_label(task, outcome)}" + (f": {opinion}" if opinion else ""),
+        data={"signer": signer.pk, "kind": signer.kind, "outcome": outcome},
+    )
+
+    if signer.kind == SignerKind.COUNTERSIGNER:
+        _countersign_settle(case=case, task=task, actor=actor)
+    return signer
+
+
+def _countersign_settle(*, case: Case, task: Task, actor: User) -> None:
+    """Complete a countersigned task once its mode is satisfied."""
+    signers = list(
+        task.signers.filter(kind=SignerKind.COUNTERSIGNER)
+        .exclude(status=SignerStatus.CANCELLED)
+        .select_related("user")
+    )
+    signed = [s for s in signers if s.status == SignerStatus.SIGNED]
+    if task.sign_mode == SignMode.ALL and len(signed) < len(signers):
+        return
+
+    if task.sign_mode == SignMode.ANY:
+        task.signers.filter(status=SignerStatus.PENDING).update(
+            status=SignerStatus.CANCELLED
+        )
+        outcome = signed[-1].outcome
+    else:
+        outcome = parallel.most_severe([s.outcome for s in signed])
+    opinion = "；".join(
+        f"{s.user}：{answer_label(task, s.outcome)}"
+        + (f"，{s.opinion}" if s.opinion else "")
+        for s in signed
+    )
+    _task_finish(
+        case=case,
+        task=task,
+        actor=actor,
+        outcome=outcome,
+        opinion=opinion,
+        note=str(SignMode(task.sign_mode).label),
+    )
+
+
+@transaction.atomic
+def task_urge(*, task: Task, actor: User, note: str = "") -> Task:
+    """Urge the handler of an open task (催办).
+
+    The centre's managers urge any task; the case's lead department urges
+    the tasks of its co-departments and its own.
+    """
+    try:
+        case = Case.objects.select_for_update().get(pk=task.case_id)
+    except Case.DoesNotExist:
+        raise Http404(gettext("No such task.")) from None
+    if not (
+        actor.sees_all_departments
+        or (
+            getattr(actor, "is_staff_member", False)
+            and actor.department_id == case.department_id
+        )
+    ):
+        raise Http404(gettext("No such task."))
+    transitions.ensure_role(actor, A.URGE_TASK)
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    task.case = case
+    _ensure_task_open(task)
+    transitions.ensure_allowed(case, A.URGE_TASK)
+
+    task.urge_count += 1
+    task.last_urged_at = timezone.now()
+    task.save(update_fields=["urge_count", "last_urged_at"])
+    _task_record(
+        case=case,
+        task=task,
+        actor=actor,
+        kind=TaskActionKind.URGE,
+        action=A.URGE_TASK,
+        audit_action="task_urged",
+        note=(note or "").strip(),
+        data={"count": task.urge_count},
+    )
+    # The handler's and their leader's inboxes show the urge; messages to
+    # them go out once the centre has a messaging channel (DESIGN §3).
+    transaction.on_commit(
+        partial(
+            log.info,
+            "task_urged",
+            task_id=task.pk,
+            case_id=case.pk,
+            department_id=task.department_id,
+            count=task.urge_count,
         )
     )
     return task

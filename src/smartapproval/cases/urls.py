@@ -24,6 +24,11 @@ urlpatterns = [
         views.task_complete,
         name="task_complete",
     ),
+    path(
+        "tasks/<int:pk>/actions/<str:verb>/",
+        views.task_action,
+        name="task_action",
+    ),
     path("results/<int:pk>/revoke/", views.result_revoke, name="result_revoke"),
     # Also linked from the applicant's pages: the selector scopes it.
     path("results/<int:pk>/pdf/", views.result_download, name="result_download"),

@@ -28,9 +28,11 @@ from smartapproval.cases import deadlines, results, selectors, services
 from smartapproval.cases.models import Case, CaseStatus, TaskStatus
 from smartapproval.cases.views_actions import (
     PAGE_ACTIONS,
+    TASK_VERBS,
     TaskCompleteForm,
     page_actions_for,
     task_completable_by,
+    task_panel_for,
     task_role_of,
 )
 from smartapproval.core import deadlines as workdays
@@ -233,9 +235,9 @@ def _case_page(
         actions.append((action, form or action.form(case=case)))
 
     open_tasks = list(
-        case.tasks.filter(status=TaskStatus.OPEN).select_related(
-            "department", "assignee"
-        )
+        case.tasks.filter(status=TaskStatus.OPEN)
+        .select_related("department", "assignee", "delegate")
+        .order_by("round", "created_at", "pk")
     )
     mine: set[int] = set()
     if task_completable_by(user=user, case=case):
@@ -244,20 +246,10 @@ def _case_page(
             .filter(case=case, status=TaskStatus.OPEN)
             .values_list("pk", flat=True)
         )
-    tasks = []
-    for task in open_tasks:
-        form = None
-        # Separation of duties: a colleague completes this step.
-        excluded = task.pk in mine and selectors.task_excluded_for_user(
-            task=task, user=user
-        )
-        if task.pk in mine and not excluded:
-            form = (
-                bound
-                if isinstance(bound, TaskCompleteForm) and bound.task.pk == task.pk
-                else TaskCompleteForm(task=task)
-            )
-        tasks.append((task, deadlines.task_clock(task), form, excluded))
+    tasks = [
+        task_panel_for(user=user, task=task, handles=task.pk in mine, bound=bound)
+        for task in open_tasks
+    ]
 
     missing = []
     if case.status in {CaseStatus.SUBMITTED, CaseStatus.CORRECTION_REQUESTED}:
@@ -374,7 +366,10 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 gettext("%(task)s: %(outcome)s.")
-                % {"task": task.name, "outcome": task.get_outcome_display()},
+                % {
+                    "task": task.name,
+                    "outcome": services.answer_label(task, task.outcome),
+                },
             )
             if case.decision:
                 messages.info(
@@ -385,6 +380,52 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("cases:case_detail", number=case.number)
 
     log.info("task_completion_refused", task_id=task.pk, status=status)
+    case = selectors.case_get_for_user(user=request.user, number=task.case.number)
+    return _case_page(
+        request,
+        case,
+        bound=form,
+        error=error or gettext("Please correct the marked fields."),
+        status=status,
+    )
+
+
+@staff_required
+@require_POST
+def task_action(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
+    """Run one verb on a task (send back, transfer, delegate, sign, urge…)."""
+    action = TASK_VERBS.get(verb)
+    if action is None:
+        raise Http404(gettext("No such page."))
+    # Urging reaches the co-departments' tasks of one's own cases; every
+    # other verb only one's own department's tasks.
+    if verb == "urge":
+        task = selectors.task_get_on_visible_case(user=request.user, pk=pk)
+    else:
+        task = selectors.task_get_for_user(user=request.user, pk=pk)
+    form = action.form(request.POST, task=task, user=request.user)
+
+    status = 400
+    error = ""
+    if form.is_valid():
+        try:
+            action.perform(task, request.user, form)
+        except ServiceError as exc:
+            form_error_add(form, exc)
+            status, error = exc.status, exc.message
+        else:
+            messages.success(request, action.done)
+            case = task.case
+            case.refresh_from_db()
+            if case.decision:
+                messages.info(
+                    request,
+                    gettext("The review is complete. Decision: %(decision)s.")
+                    % {"decision": case.get_decision_display()},
+                )
+            return redirect("cases:case_detail", number=case.number)
+
+    log.info("task_action_refused", task_id=task.pk, verb=verb, status=status)
     case = selectors.case_get_for_user(user=request.user, number=task.case.number)
     return _case_page(
         request,

@@ -6,20 +6,32 @@ whose ``ServiceError`` the page shows next to the form.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from smartapproval.accounts.models import User
-from smartapproval.cases import selectors, services, transitions
+from smartapproval.cases import (
+    deadlines,
+    parallel,
+    routes,
+    selectors,
+    services,
+    transitions,
+)
 from smartapproval.cases.models import (
     Case,
     CaseAction,
     Decision,
     PauseKind,
+    SignerKind,
+    SignerStatus,
+    SignMode,
     Task,
+    TaskActionKind,
     TaskOutcome,
     TaskStatus,
 )
@@ -145,18 +157,20 @@ class DecideForm(ActionForm):
 
 
 class TaskCompleteForm(forms.Form):
-    """The outcome and opinion of one review task."""
+    """The answer and opinion of one review task, as its route allows."""
 
     outcome = forms.ChoiceField(
-        label=_("Outcome"),
-        choices=TaskOutcome.choices,
-        # No default: a reviewer chooses the outcome, never approves by one
+        label=_("Answer"),
+        # No default: a reviewer chooses the answer, never approves by one
         # careless click.
         widget=forms.RadioSelect,
     )
     opinion = _text(
         _("Opinion"),
-        help_text=_("Required when you deny or return."),
+        help_text=_(
+            "Required when you refuse, deny, ask for a revision or approve "
+            "with conditions."
+        ),
     )
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
@@ -164,6 +178,280 @@ class TaskCompleteForm(forms.Form):
         kwargs.setdefault("prefix", f"task{task.pk}")
         super().__init__(*args, **kwargs)
         self.task = task
+        self.fields["outcome"].choices = [
+            (answer, services.answer_label(task, answer))
+            for answer in (task.answers or routes.SEQUENTIAL_ANSWERS)
+        ]
+
+
+class TaskForm(forms.Form):
+    """The input of one verb on one task."""
+
+    def __init__(self, *args: Any, task: Task, user: User, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.task = task
+        self.user = user
+
+
+def _colleagues(task: Task, user: User) -> list[tuple[int, str]]:
+    return [
+        (colleague.pk, str(colleague))
+        for colleague in selectors.task_colleagues(task=task, user=user)
+    ]
+
+
+class SendBackForm(TaskForm):
+    node = forms.ChoiceField(label=_("Send back to"))
+    reason = _text(_("Reason"))
+
+    def __init__(self, *args: Any, task: Task, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, task=task, user=user, **kwargs)
+        self.fields["node"].choices = [
+            (target.node_key, target.name)
+            for target in services.task_send_back_targets(task=task)
+        ]
+
+
+class TransferForm(TaskForm):
+    to_user = forms.TypedChoiceField(label=_("Transfer to"), coerce=int)
+    reason = _text(_("Reason"))
+
+    def __init__(self, *args: Any, task: Task, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, task=task, user=user, **kwargs)
+        self.fields["to_user"].choices = _colleagues(task, user)
+
+
+class DelegateForm(TaskForm):
+    to_user = forms.TypedChoiceField(label=_("Delegate to"), coerce=int)
+    note = _text(_("Note (optional)"), rows=2)
+
+    def __init__(self, *args: Any, task: Task, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, task=task, user=user, **kwargs)
+        self.fields["to_user"].choices = _colleagues(task, user)
+
+
+class SignersForm(TaskForm):
+    signers = forms.TypedMultipleChoiceField(
+        label=_("Signers"), coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    note = _text(_("Note (optional)"), rows=2)
+
+    def __init__(self, *args: Any, task: Task, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, task=task, user=user, **kwargs)
+        self.fields["signers"].choices = _colleagues(task, user)
+
+
+class CountersignForm(SignersForm):
+    mode = forms.ChoiceField(
+        label=_("How they decide"),
+        choices=[
+            (SignMode.ALL, SignMode.ALL.label),
+            (SignMode.ANY, SignMode.ANY.label),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+
+class SignForm(TaskForm):
+    outcome = forms.ChoiceField(label=_("Answer"), widget=forms.RadioSelect)
+    opinion = _text(_("Opinion"))
+
+    def __init__(self, *args: Any, task: Task, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, task=task, user=user, **kwargs)
+        signer = task.signers.filter(user=user, status=SignerStatus.PENDING).first()
+        if signer is not None and signer.kind == SignerKind.COUNTERSIGNER:
+            answers = task.answers or routes.SEQUENTIAL_ANSWERS
+        else:
+            answers = [TaskOutcome.APPROVED, TaskOutcome.REJECTED]
+        self.fields["outcome"].choices = [
+            (answer, services.answer_label(task, answer)) for answer in answers
+        ]
+
+
+class UrgeForm(TaskForm):
+    note = _text(_("Message to the handler (optional)"), rows=2)
+
+
+@dataclass(frozen=True)
+class TaskVerb:
+    """A verb the case page offers on a task, with its form and service."""
+
+    verb: str
+    label: Any
+    form_class: type[TaskForm]
+    perform: Callable[[Task, User, TaskForm], Any]
+    done: Any
+
+    def form(self, data: Any = None, *, task: Task, user: User) -> TaskForm:
+        return self.form_class(
+            data, task=task, user=user, prefix=f"task{task.pk}-{self.verb}"
+        )
+
+
+TASK_VERBS: dict[str, TaskVerb] = {
+    verb.verb: verb
+    for verb in (
+        TaskVerb(
+            "send_back",
+            TaskActionKind.SEND_BACK.label,
+            SendBackForm,
+            lambda task, user, form: services.task_send_back(
+                task=task,
+                actor=user,
+                node_key=form.cleaned_data["node"],
+                reason=form.cleaned_data["reason"],
+            ),
+            _("The case was sent back to the earlier step."),
+        ),
+        TaskVerb(
+            "transfer",
+            TaskActionKind.TRANSFER.label,
+            TransferForm,
+            lambda task, user, form: services.task_transfer(
+                task=task,
+                actor=user,
+                to_user_id=form.cleaned_data["to_user"],
+                reason=form.cleaned_data["reason"],
+            ),
+            _("The task was transferred."),
+        ),
+        TaskVerb(
+            "delegate",
+            TaskActionKind.DELEGATE.label,
+            DelegateForm,
+            lambda task, user, form: services.task_delegate(
+                task=task,
+                actor=user,
+                to_user_id=form.cleaned_data["to_user"],
+                note=form.cleaned_data["note"],
+            ),
+            _("The task was delegated."),
+        ),
+        TaskVerb(
+            "cosigners",
+            TaskActionKind.ADD_COSIGNER.label,
+            SignersForm,
+            lambda task, user, form: services.task_cosigners_add(
+                task=task,
+                actor=user,
+                user_ids=form.cleaned_data["signers"],
+                note=form.cleaned_data["note"],
+            ),
+            _("The co-signers were asked to sign."),
+        ),
+        TaskVerb(
+            "countersign",
+            TaskActionKind.COUNTERSIGN.label,
+            CountersignForm,
+            lambda task, user, form: services.task_countersign(
+                task=task,
+                actor=user,
+                user_ids=form.cleaned_data["signers"],
+                mode=form.cleaned_data["mode"],
+                note=form.cleaned_data["note"],
+            ),
+            _("The countersigners were asked to sign."),
+        ),
+        TaskVerb(
+            "sign",
+            TaskActionKind.SIGN.label,
+            SignForm,
+            lambda task, user, form: services.task_sign(
+                task=task,
+                actor=user,
+                outcome=form.cleaned_data["outcome"],
+                opinion=form.cleaned_data["opinion"],
+            ),
+            _("Your signature was recorded."),
+        ),
+        TaskVerb(
+            "urge",
+            TaskActionKind.URGE.label,
+            UrgeForm,
+            lambda task, user, form: services.task_urge(
+                task=task, actor=user, note=form.cleaned_data["note"]
+            ),
+            _("The handler was urged."),
+        ),
+    )
+}
+# Verbs of the handler, in the order the page offers them.
+HANDLER_VERBS = ("send_back", "transfer", "delegate", "cosigners", "countersign")
+
+
+@dataclass
+class TaskPanel:
+    """One open task as the case page shows it to one user."""
+
+    task: Task
+    clock: Any
+    complete_form: TaskCompleteForm | None = None
+    verbs: list[tuple[TaskVerb, TaskForm]] = field(default_factory=list)
+    sign: tuple[TaskVerb, TaskForm] | None = None
+    urge: tuple[TaskVerb, TaskForm] | None = None
+    excluded: bool = False
+    waiting: str = ""
+    signers: list = field(default_factory=list)
+    round_result: Any = None
+
+
+def task_panel_for(
+    *, user: User, task: Task, handles: bool, bound: forms.Form | None = None
+) -> TaskPanel:
+    """Build the card of one open task for ``user``: what they may do on it.
+
+    ``handles`` says the task is in the user's inbox scope (their
+    department's, their role completes tasks). Only a hint for the page:
+    the services decide again when a form is sent.
+    """
+
+    def keep(form: forms.Form) -> forms.Form:
+        if bound is not None and bound.prefix == form.prefix:
+            return bound
+        return form
+
+    panel = TaskPanel(task=task, clock=deadlines.task_clock(task))
+    panel.signers = list(task.signers.exclude(status=SignerStatus.CANCELLED))
+    if task.decides and task.round is None:
+        latest = selectors.case_latest_round(task.case)
+        if latest is not None:
+            panel.round_result = parallel.round_result(case=task.case, round=latest)
+    pending = [s for s in panel.signers if s.status == SignerStatus.PENDING]
+    running = transitions.is_allowed(task.case.status, A.COMPLETE_TASK)
+
+    if any(s.user_id == user.pk for s in pending) and running:
+        verb = TASK_VERBS["sign"]
+        panel.sign = (verb, keep(verb.form(task=task, user=user)))
+
+    panel.excluded = handles and selectors.task_excluded_for_user(task=task, user=user)
+    assigned_elsewhere = task.assignee_id and user.pk not in {
+        task.assignee_id,
+        task.delegate_id,
+    }
+    if handles and not panel.excluded and not assigned_elsewhere and running:
+        if task.sign_mode:
+            panel.waiting = str(SignMode(task.sign_mode).label)
+        elif pending:
+            panel.waiting = gettext("Waiting for the co-signers")
+        else:
+            panel.complete_form = keep(TaskCompleteForm(task=task))
+        for key in HANDLER_VERBS:
+            verb = TASK_VERBS[key]
+            if key == "send_back" and not services.task_send_back_targets(task=task):
+                continue
+            if key in {"cosigners", "countersign"} and (task.sign_mode or pending):
+                continue
+            panel.verbs.append((verb, keep(verb.form(task=task, user=user))))
+
+    urges = user.sees_all_departments or (
+        user.department_id == task.case.department_id
+        and task.department_id != user.department_id
+    )
+    if urges and transitions.role_may(user.role, A.URGE_TASK) and running:
+        verb = TASK_VERBS["urge"]
+        panel.urge = (verb, keep(verb.form(task=task, user=user)))
+    return panel
 
 
 @dataclass(frozen=True)

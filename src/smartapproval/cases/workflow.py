@@ -8,18 +8,21 @@ task the engine has READY is mirrored into a ``Task`` row, which is what
 inboxes read; a row whose engine task is no longer READY is closed as
 "no longer needed".
 
-Each task's clock comes from its properties ``limit`` and ``limit_unit``:
-working days end at office closing (17:00 Beijing) of the Nth working day
-after the day the task opened; working hours count only office hours
-(09:00-17:00) of working days, so 1 working day is never 24 hours (case 14).
+Each task's clock comes from its properties ``limit``, ``limit_unit`` and
+``warning`` (``cases.deadlines.node_clock``): working days end at office
+closing of the Nth working day, working hours count office hours only, and
+one is never turned into the other (case 14).
 
 Parallel rounds (``cases.parallel``): a task inside a sub-process belongs to
 that sub-process instance's round, numbered per case; a co-department's
 review is a branch. A refusal closes the other open branches of its round
 at once: the engine is told they were withdrawn, so the round's join fires.
+What follows is the route's choice (the task property ``on_refusal``):
+``deny`` (the default) ends the route with a denial naming the department
+and its reason; ``lead_decides`` leaves it to the lead department, which may
+then deny or ask again but not approve.
 """
 
-import datetime
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -33,12 +36,23 @@ from SpiffWorkflow.util.task import TaskState
 
 from smartapproval.accounts.models import Department
 from smartapproval.audit.services import audit_record
-from smartapproval.cases import parallel
+from smartapproval.cases import parallel, selectors
+from smartapproval.cases.deadlines import (
+    OFFICE_CLOSES,
+    OFFICE_OPENS,
+    WORKING_DAYS,
+    WORKING_HOURS,
+    NodeDue,
+    node_clock,
+    node_due,
+)
 from smartapproval.cases.models import Case, Decision, Task, TaskStatus
 from smartapproval.cases.routes import RouteStep
 from smartapproval.catalogue.processes import (
+    DECISION_VARIABLE,
     OpenTask,
     process_for_item,
+    task_answers,
     workflow_complete_task,
     workflow_open_tasks,
     workflow_restore,
@@ -50,75 +64,35 @@ from smartapproval.core.api import ServiceError
 
 log = structlog.get_logger(__name__)
 
+__all__ = [
+    "BPMN_ROUTE_KEY",
+    "OFFICE_CLOSES",
+    "OFFICE_OPENS",
+    "WORKING_DAYS",
+    "WORKING_HOURS",
+    "BpmnRoute",
+    "NodeDue",
+    "SendBackTarget",
+    "node_due",
+]
+
 BPMN_ROUTE_KEY = "bpmn"
-OFFICE_OPENS = datetime.time(9, 0)
-OFFICE_CLOSES = datetime.time(17, 0)
-WORKING_DAYS = "working_days"
-WORKING_HOURS = "working_hours"
 # Engine steps a withdrawal may take in one round (a branch in revision
 # needs two: the revision, then the review again).
 MAX_WITHDRAW_STEPS = 50
 
 APPROVING = frozenset({"approved", "approved_with_conditions", "approve"})
 DENYING = frozenset({"rejected", "denied", "deny"})
+REFUSAL_DENIES = "deny"
 
 
 @dataclass(frozen=True)
-class NodeDue:
-    """When a node's limit ends: the Beijing date and the moment."""
+class SendBackTarget:
+    """An earlier node a task may send the case back to."""
 
-    due_on: datetime.date
-    due_at: datetime.datetime
-    provisional: bool
-
-
-def _at(day: datetime.date, time: datetime.time) -> datetime.datetime:
-    return datetime.datetime.combine(day, time, tzinfo=workdays.BEIJING)
-
-
-def node_due(*, opened_at: datetime.datetime, limit: int, unit: str) -> NodeDue:
-    """Return when a node opened at ``opened_at`` with ``limit`` ``unit`` ends.
-
-    Working days: office closing of the Nth working day after the Beijing
-    date it opened (the opening day is not counted). Working hours: only
-    09:00-17:00 of working days count; a task opened outside them starts at
-    the next opening.
-    """
-    if timezone.is_naive(opened_at):
-        raise ValueError("node_due needs an aware datetime")
-    moment = opened_at.astimezone(workdays.BEIJING)
-    day = moment.date()
-    if unit == WORKING_DAYS:
-        deadline = workdays.add_working_days(day, limit)
-        return NodeDue(
-            due_on=deadline.due,
-            due_at=_at(deadline.due, OFFICE_CLOSES),
-            provisional=deadline.provisional,
-        )
-    if unit != WORKING_HOURS:
-        raise ValueError(f"unknown node limit unit {unit!r}")
-    if limit < 0:
-        raise ValueError("a time limit is a whole number >= 0")
-    if limit == 0:
-        return NodeDue(due_on=day, due_at=moment, provisional=False)
-
-    provisional = False
-    if not workdays.is_workday(day) or moment.time() >= OFFICE_CLOSES:
-        following = workdays.add_working_days(day, 1)
-        provisional |= following.provisional
-        moment = _at(following.due, OFFICE_OPENS)
-    elif moment.time() < OFFICE_OPENS:
-        moment = _at(day, OFFICE_OPENS)
-    remaining = datetime.timedelta(hours=limit)
-    while True:
-        closing = _at(moment.date(), OFFICE_CLOSES)
-        if remaining <= closing - moment:
-            due_at = moment + remaining
-            return NodeDue(due_on=due_at.date(), due_at=due_at, provisional=provisional)
-        remaining -= closing - moment
-        following = workdays.add_working_days(moment.date(), 1)
-        provisional |= following.provisional
-        moment = _at(following.due, OFFICE_OPENS)
+    node_key: str
+    name: str
+    workflow_task_id: Any
 
 
 def _properties(engine_task: Any) -> dict[str, str]:
@@ -156,16 +130,21 @@ def _round_of(engine_task: Any, rounds: dict[str, int]) -> int | None:
     return rounds[key]
 
 
+def _whole(text: str) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
 def _task_open(
     *, case: Case, open_task: OpenTask, engine_task: Any, rounds: dict[str, int]
 ) -> Task:
     properties = open_task.properties
     opened_at = timezone.now()
-    limit_text = properties.get("limit", "")
+    limit = _whole(properties.get("limit", ""))
     unit = properties.get("limit_unit") or WORKING_DAYS
-    due = (
-        node_due(opened_at=opened_at, limit=int(limit_text), unit=unit)
-        if limit_text
+    warning = _whole(properties.get("warning", ""))
+    clock = (
+        node_clock(opened_at=opened_at, limit=limit, unit=unit, warning=warning)
+        if limit
         else None
     )
     branch = properties.get("revision_for", "")
@@ -173,21 +152,24 @@ def _task_open(
         branch = open_task.bpmn_id
     return Task.objects.create(
         case=case,
+        created_at=opened_at,
         node_key=open_task.bpmn_id[:60],
         name=open_task.name[:100],
         department=_department_for(case, properties),
         started_on=workdays.beijing_date(opened_at),
-        limit_working_days=int(limit_text)
-        if limit_text and unit == WORKING_DAYS
-        else None,
-        limit_unit=unit if limit_text else "",
-        limit_value=int(limit_text) if limit_text else None,
-        due_on=due.due_on if due else None,
-        due_at=due.due_at if due else None,
-        due_provisional=due.provisional if due else False,
+        limit_working_days=limit if limit and unit == WORKING_DAYS else None,
+        limit_unit=unit if limit else "",
+        limit_value=limit,
+        warning_value=warning if limit else None,
+        due_on=clock.due.due_on if clock else None,
+        due_at=clock.due.due_at if clock else None,
+        warn_at=clock.warn_at if clock else None,
+        due_provisional=clock.due.provisional if clock else False,
         workflow_task_id=open_task.id,
         branch=branch[:100],
         round=_round_of(engine_task, rounds),
+        answers=list(task_answers(properties)),
+        decides=properties.get("outcome_variable") == DECISION_VARIABLE,
     )
 
 
@@ -206,6 +188,7 @@ def _mirror(case: Case, workflow: BpmnWorkflow, rounds: dict[str, int]) -> list[
         row.status = TaskStatus.CANCELLED
         row.completed_at = timezone.now()
         row.save(update_fields=["status", "completed_at"])
+        row.signers.filter(status="pending").update(status="cancelled")
         audit_record(
             actor=None,
             action="task_cancelled",
@@ -255,12 +238,52 @@ def _state_save(case: Case, workflow: BpmnWorkflow, rounds: dict[str, int]) -> N
     case.save(update_fields=["route_process", "route_state", "updated_at"])
 
 
+def _restore(case: Case) -> tuple[BpmnWorkflow, dict[str, int]]:
+    workflow = workflow_restore(json.dumps(case.route_state["workflow"]))
+    return workflow, dict(case.route_state.get("rounds", {}))
+
+
+def _engine_task(workflow: BpmnWorkflow, task: Task) -> Any:
+    try:
+        return workflow.get_task_from_id(task.workflow_task_id)
+    except TaskNotFoundException:
+        return None
+
+
 def _decision_for(outcome: str) -> str:
     if outcome in APPROVING:
         return Decision.APPROVED
     if outcome in DENYING:
         return Decision.DENIED
     raise ValueError(f"the route ended on an outcome that decides nothing: {outcome}")
+
+
+def _refusal_reason(refusals: list[parallel.Refusal]) -> str:
+    return "；".join(
+        gettext("%(department)s does not agree: %(reason)s")
+        % {"department": refusal.department, "reason": refusal.reason}
+        for refusal in refusals
+    )
+
+
+def _ancestors(engine_task: Any) -> list[Any]:
+    """List the tasks that led to ``engine_task``, nearest first.
+
+    Crosses out of a sub-process into the task that started it, so a node
+    inside a round can send the case back to the node before the round.
+    """
+    found = []
+    current = engine_task
+    while current is not None:
+        parent = current.parent
+        if parent is None:
+            parent_id = getattr(current.workflow, "parent_task_id", None)
+            if parent_id is None:
+                break
+            parent = current.workflow.top_workflow.get_task_from_id(parent_id)
+        found.append(parent)
+        current = parent
+    return found
 
 
 class BpmnRoute:
@@ -295,6 +318,30 @@ class BpmnRoute:
         )
         return tasks
 
+    def answer_check(self, task: Task, outcome: str) -> None:
+        """Refuse an answer the route would not take here (before any write).
+
+        The lead department cannot approve after a co-department refused
+        in the round it decides on.
+        """
+        if not (task.decides and outcome in APPROVING):
+            return
+        latest = selectors.case_latest_round(task.case)
+        if latest is None:
+            return
+        refusals = parallel.round_result(case=task.case, round=latest).refusals
+        if refusals:
+            raise ServiceError(
+                gettext(
+                    "A co-department refused the application (%(reasons)s); it "
+                    "cannot be approved. Deny it or ask the co-departments again."
+                )
+                % {"reasons": _refusal_reason(refusals)},
+                field="outcome",
+                code="refused_by_co_department",
+                status=409,
+            )
+
     def on_task_completed(self, task: Task, outcome: str) -> RouteStep:
         parallel.task_ensure_open(task)
         case = task.case
@@ -302,12 +349,8 @@ class BpmnRoute:
             raise ValueError(f"task {task.pk} is not on a BPMN route")
         parallel.answer_check(outcome=outcome, opinion=task.opinion)
 
-        workflow = workflow_restore(json.dumps(case.route_state["workflow"]))
-        rounds = dict(case.route_state.get("rounds", {}))
-        try:
-            engine_task = workflow.get_task_from_id(task.workflow_task_id)
-        except TaskNotFoundException:
-            engine_task = None
+        workflow, rounds = _restore(case)
+        engine_task = _engine_task(workflow, task)
         properties = _properties(engine_task) if engine_task is not None else {}
         workflow_complete_task(
             workflow,
@@ -319,8 +362,14 @@ class BpmnRoute:
             and properties.get("department_role") == "co"
             and getattr(engine_task.workflow, "parent_task_id", None) is not None
         )
+        denial = ""
         if refused:
             _withdraw_branches(workflow, engine_task.workflow)
+            if properties.get("on_refusal", REFUSAL_DENIES) == REFUSAL_DENIES:
+                denial = _refusal_reason(
+                    [parallel.Refusal(task.department.name, task.opinion)]
+                )
+                workflow.cancel()
 
         tasks = _mirror(case, workflow, rounds)
         _state_save(case, workflow, rounds)
@@ -332,6 +381,60 @@ class BpmnRoute:
             refused=refused,
             tasks=[row.pk for row in tasks],
         )
+        if denial:
+            return RouteStep(finished=True, decision=Decision.DENIED, reason=denial)
         if workflow.is_completed():
             return RouteStep(finished=True, decision=_decision_for(outcome))
+        return RouteStep(tasks=tasks)
+
+    def send_back_targets(self, task: Task) -> list[SendBackTarget]:
+        """List the earlier human nodes ``task`` may send the case back to."""
+        # Read the engine's state as stored now, not as a caller's copy of
+        # the case held it.
+        case = Case.objects.get(pk=task.case_id)
+        if task.workflow_task_id is None or not case.route_state:
+            return []
+        workflow, _ = _restore(case)
+        engine_task = _engine_task(workflow, task)
+        if engine_task is None:
+            return []
+        targets: list[SendBackTarget] = []
+        seen = {engine_task.task_spec.bpmn_id}
+        for ancestor in _ancestors(engine_task):
+            spec = ancestor.task_spec
+            if not getattr(spec, "manual", False) or spec.bpmn_id in seen:
+                continue
+            if ancestor.state != TaskState.COMPLETED:
+                continue
+            seen.add(spec.bpmn_id)
+            name = " ".join((spec.bpmn_name or spec.bpmn_id).split())
+            targets.append(SendBackTarget(spec.bpmn_id, name, ancestor.id))
+        return targets
+
+    def send_back(self, task: Task, node_key: str) -> RouteStep:
+        """Reopen the earlier node ``node_key``; what came after it is undone."""
+        parallel.task_ensure_open(task)
+        target = next(
+            (t for t in self.send_back_targets(task) if t.node_key == node_key), None
+        )
+        if target is None:
+            raise ServiceError(
+                gettext("The case cannot be sent back to that step from here."),
+                field="node",
+                code="invalid_send_back",
+                status=409,
+            )
+        case = task.case
+        workflow, rounds = _restore(case)
+        workflow.reset_from_task_id(target.workflow_task_id)
+        workflow.do_engine_steps()
+        tasks = _mirror(case, workflow, rounds)
+        _state_save(case, workflow, rounds)
+        log.info(
+            "bpmn_sent_back",
+            case_id=case.pk,
+            task_id=task.pk,
+            node=node_key,
+            tasks=[row.pk for row in tasks],
+        )
         return RouteStep(tasks=tasks)

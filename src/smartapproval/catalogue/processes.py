@@ -28,6 +28,7 @@ limits are task properties the case app counts.
 
 import ast
 import hashlib
+import json
 import keyword
 import re
 import uuid
@@ -86,6 +87,7 @@ log = structlog.get_logger(__name__)
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 SHIPPED_DIR = Path(__file__).resolve().parent / "bpmn"
+SHIPPED_ITEM_ROUTES = SHIPPED_DIR / "items.json"
 # The largest MIWG reference model is 240 kB; a route is far smaller.
 MAX_XML_BYTES = 2 * 1024 * 1024
 
@@ -186,6 +188,27 @@ LANGUAGE_NAMES = (
 
 DEPARTMENT_ROLES = frozenset({"lead", "co", "applicant"})
 LIMIT_UNITS = frozenset({"working_days", "working_hours"})
+# The answers a human task may give, as its ``answers`` property lists them.
+# A co-department's review answers with the four of a parallel round; a task
+# whose outcome variable is ``decision`` decides the case; a revision step
+# reports the revision done; a task without an outcome is simply done.
+REVIEW_ANSWERS = (
+    "approved",
+    "approved_with_conditions",
+    "revision_required",
+    "rejected",
+)
+DECISION_ANSWERS = ("approved", "denied")
+REVISION_ANSWERS = ("revised",)
+PLAIN_ANSWERS = ("done",)
+ANSWERS = frozenset(
+    {*REVIEW_ANSWERS, *DECISION_ANSWERS, *REVISION_ANSWERS, *PLAIN_ANSWERS}
+    | {"another_round"}
+)
+DECISION_VARIABLE = "decision"
+# What a co-department's refusal does to the case: deny it at once, or leave
+# the decision to the lead department (which may then not approve).
+REFUSAL_POLICIES = frozenset({"deny", "lead_decides"})
 
 # Functions an expression may call; everything else is refused.
 SAFE_FUNCTIONS: dict[str, Any] = {
@@ -1114,6 +1137,30 @@ class _Checker:
                 % {"value": variable},
             )
 
+        answers = task_answers(properties)
+        unknown = [answer for answer in answers if answer not in ANSWERS]
+        if unknown:
+            self._add(
+                IssueCode.TASK_PROPERTY,
+                element,
+                gettext("the answers %(values)s are not known; use %(known)s")
+                % {"values": ", ".join(unknown), "known": ", ".join(sorted(ANSWERS))},
+            )
+        elif "answers" in properties and not variable:
+            self._add(
+                IssueCode.TASK_PROPERTY,
+                element,
+                gettext("a task that lists answers needs an outcome_variable"),
+            )
+        policy = properties.get("on_refusal", "")
+        if policy and policy not in REFUSAL_POLICIES:
+            self._add(
+                IssueCode.TASK_PROPERTY,
+                element,
+                gettext("on_refusal is %(value)s; use deny or lead_decides")
+                % {"value": policy},
+            )
+
         limit, unit = properties.get("limit", ""), properties.get("limit_unit", "")
         limit_value = None
         if limit or unit:
@@ -1126,6 +1173,20 @@ class _Checker:
                 )
             else:
                 limit_value = int(limit)
+            warning = properties.get("warning", "")
+            if warning and (
+                not re.fullmatch(r"[0-9]+", warning)
+                or (limit_value is not None and int(warning) >= limit_value)
+            ):
+                self._add(
+                    IssueCode.TASK_PROPERTY,
+                    element,
+                    gettext(
+                        "the warning %(value)s is not a whole number smaller "
+                        "than the limit"
+                    )
+                    % {"value": warning},
+                )
             if unit not in LIMIT_UNITS:
                 self._add(
                     IssueCode.TASK_PROPERTY,
@@ -1162,6 +1223,7 @@ class _Checker:
             "department_role": role,
             "department": properties.get("department", ""),
             "outcome_variable": variable,
+            "answers": list(answers),
             "limit": limit_value,
             "limit_unit": unit if limit_value else "",
             "multi_instance": multi_instance,
@@ -1912,14 +1974,27 @@ def process_import(
 
 
 def process_install_shipped(*, actor: Any = None) -> list[ReviewProcess]:
-    """Import the route templates shipped in ``catalogue/bpmn/`` by file name.
+    """Import the route templates shipped in ``catalogue/bpmn/`` by file name,
+    and the routes of the shipped items (``bpmn/items.json``).
 
-    A template whose file did not change keeps its version.
+    A template whose file did not change keeps its version. An item's
+    shipped route is installed only while the item has no route of its own:
+    a version an administrator uploaded is never replaced.
     """
-    return [
+    installed = [
         process_import(actor=actor, item=None, key=path.stem, xml=path.read_bytes())
         for path in sorted(SHIPPED_DIR.glob("*.bpmn"))
     ]
+    assignments = json.loads(SHIPPED_ITEM_ROUTES.read_text(encoding="utf-8"))
+    for code, stem in sorted(assignments.items()):
+        if code.startswith("_"):
+            continue
+        item = ServiceItem.objects.filter(implementation_code=code).first()
+        if item is None or item.review_processes.exists():
+            continue
+        path = SHIPPED_DIR / f"{stem}.bpmn"
+        installed.append(process_import(actor=actor, item=item, xml=path.read_bytes()))
+    return installed
 
 
 def process_for_item(*, item: ServiceItem) -> ReviewProcess | None:
@@ -1996,6 +2071,29 @@ def _open_task(task: Task) -> OpenTask:
         properties=_task_properties(task),
         lane=task.task_spec.lane or "",
     )
+
+
+def task_answers(properties: dict[str, str]) -> tuple[str, ...]:
+    """Return the answers a human task with ``properties`` may give.
+
+    The ``answers`` property lists them (comma-separated); without it a
+    co-department's review gives the four answers of a parallel round, a
+    task setting ``decision`` approves or denies, a revision step reports
+    the revision and any other task is done.
+    """
+    listed = properties.get("answers", "")
+    if listed:
+        return tuple(part.strip() for part in listed.split(",") if part.strip())
+    variable = properties.get("outcome_variable", "")
+    if properties.get("revision_for"):
+        return REVISION_ANSWERS
+    if not variable:
+        return PLAIN_ANSWERS
+    if variable == DECISION_VARIABLE:
+        return DECISION_ANSWERS
+    if properties.get("department_role") == "co":
+        return REVIEW_ANSWERS
+    return ("approved", "rejected")
 
 
 def _task_properties(task: Task) -> dict[str, str]:

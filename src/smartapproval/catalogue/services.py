@@ -6,6 +6,7 @@ versioned: a change freezes the current state as a ``ServiceItemVersion`` and
 bumps ``version``, so a case can always show the guide it was applied under.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -431,7 +432,39 @@ def _ensure_departments(
             )
         departments[name] = department
 
+    _ensure_co_departments(records, actor=actor, report=report)
     return departments
+
+
+def _ensure_co_departments(
+    records: list[ItemRecord], *, actor: Any, report: ImportReport
+) -> None:
+    """Create the co-departments the items name, so their reviews have an inbox.
+
+    The source gives a co-department's name only: it is created with a
+    placeholder code (``CO-`` and a digest of the name) for an
+    administrator to replace with its credit code.
+    """
+    names = {
+        name
+        for record in records
+        for name in record.fields.get("co_department_names") or []
+        if name
+    }
+    for name in sorted(names):
+        code = "CO-" + hashlib.sha256(name.encode()).hexdigest()[:16].upper()
+        department, created = department_ensure(actor=actor, name=name, code=code)
+        if not created:
+            continue
+        report.departments_created += 1
+        audit_record(
+            actor=actor,
+            action=ItemAction.DEPARTMENT_CREATED,
+            target=department,
+            after={"code": department.code, "name": department.name},
+            note=gettext("co-department named by an item; code to be completed"),
+            actor_label=_import_label(actor),
+        )
 
 
 def _items_by_code(codes: list[str]) -> dict[str, ServiceItem]:

@@ -90,7 +90,10 @@ def progress(request: HttpRequest) -> HttpResponse:
     failed too often is refused for a while, even with the right pair.
     """
     # Imported here: the selector belongs to the cases app's public reads.
-    from smartapproval.cases.selectors import case_public_progress
+    from smartapproval.cases.selectors import (
+        case_public_progress,
+        case_timeline_for_applicant,
+    )
 
     form = ProgressForm(request.POST or None)
     limit = _progress_failure_limit()
@@ -119,6 +122,7 @@ def progress(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "case": case,
+            "events": case_timeline_for_applicant(case) if case else [],
             "not_found": not_found,
             "refused": refused,
             "retry_minutes": math.ceil(limit.window / 60),

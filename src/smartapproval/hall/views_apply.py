@@ -42,6 +42,7 @@ APPLICANT_NOTES = frozenset(
         CaseAction.REFUSE,
         CaseAction.REQUEST_CORRECTION,
         CaseAction.SUPPLY_CORRECTION,
+        CaseAction.REQUEST_REVISION,
         CaseAction.SUSPEND,
         CaseAction.EXTEND,
         CaseAction.DECIDE,
@@ -438,7 +439,7 @@ def _case_page(
         {
             "case": case,
             "explanation": deadlines.case_deadline_explanation(case),
-            "timeline": selectors.case_timeline(case),
+            "timeline": selectors.case_timeline_for_applicant(case),
             "materials": case.materials.select_related("requirement"),
             "correction_form": correction_form,
             "can_withdraw": transitions.is_allowed(case.status, CaseAction.WITHDRAW),

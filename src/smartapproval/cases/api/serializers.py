@@ -11,15 +11,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from smartapproval.accounts.models import FULL_PII_ROLES
-from smartapproval.cases import deadlines, selectors
+from smartapproval.cases import deadlines, routes, selectors, services
 from smartapproval.cases.models import (
     Case,
     CaseEvent,
     CaseMaterial,
     Decision,
     PauseKind,
+    SignMode,
     Task,
+    TaskLog,
     TaskOutcome,
+    TaskSigner,
 )
 from smartapproval.catalogue.models import ServiceItem
 from smartapproval.core.masking import mask_id_number, mask_phone
@@ -157,11 +160,42 @@ class ClockSerializer(serializers.Serializer):
     label = serializers.CharField()
 
 
+class AnswerSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+
+
+class SignerSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.__str__", read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = TaskSigner
+        fields = [
+            "id",
+            "user_id",
+            "user",
+            "kind",
+            "kind_label",
+            "status",
+            "status_label",
+            "outcome",
+            "opinion",
+            "signed_at",
+        ]
+
+
 class TaskSerializer(serializers.ModelSerializer):
     case = serializers.CharField(source="case.number", read_only=True)
     item = serializers.CharField(source="case.item.name", read_only=True)
     department = serializers.CharField(source="department.name", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
+    outcome_label = serializers.SerializerMethodField()
+    answers = serializers.SerializerMethodField()
+    assignee = serializers.SerializerMethodField()
+    delegate = serializers.SerializerMethodField()
+    signers = serializers.SerializerMethodField()
     clock = serializers.SerializerMethodField()
 
     class Meta:
@@ -173,22 +207,88 @@ class TaskSerializer(serializers.ModelSerializer):
             "node_key",
             "name",
             "department",
+            "department_id",
             "status",
             "status_label",
+            "round",
+            "branch",
+            "answers",
+            "decides",
+            "assignee",
+            "delegate",
+            "sign_mode",
+            "signers",
             "started_on",
+            "limit_value",
+            "limit_unit",
             "limit_working_days",
+            "warn_at",
+            "due_at",
             "due_on",
             "due_provisional",
+            "urge_count",
+            "last_urged_at",
             "outcome",
+            "outcome_label",
             "opinion",
             "completed_at",
             "clock",
         ]
 
+    @extend_schema_field(AnswerSerializer(many=True))
+    def get_answers(self, task: Task) -> list[dict]:
+        answers = task.answers or routes.SEQUENTIAL_ANSWERS
+        return [{"value": a, "label": services.answer_label(task, a)} for a in answers]
+
+    @extend_schema_field(serializers.CharField())
+    def get_outcome_label(self, task: Task) -> str:
+        return services.answer_label(task, task.outcome) if task.outcome else ""
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_assignee(self, task: Task) -> str | None:
+        return str(task.assignee) if task.assignee_id else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_delegate(self, task: Task) -> str | None:
+        return str(task.delegate) if task.delegate_id else None
+
+    @extend_schema_field(SignerSerializer(many=True))
+    def get_signers(self, task: Task) -> list:
+        return SignerSerializer(task.signers.all(), many=True).data
+
     @extend_schema_field(ClockSerializer)
     def get_clock(self, task: Task) -> dict:
         clock = getattr(task, "clock", None) or deadlines.task_clock(task)
         return ClockSerializer(clock).data
+
+
+class SendBackTargetSerializer(serializers.Serializer):
+    node_key = serializers.CharField()
+    name = serializers.CharField()
+
+
+class TaskLogSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    actor = serializers.CharField(source="actor.__str__", default=None)
+
+    class Meta:
+        model = TaskLog
+        fields = ["kind", "kind_label", "actor", "at", "note"]
+
+
+class TaskDetailSerializer(TaskSerializer):
+    send_back_targets = serializers.SerializerMethodField()
+    log = TaskLogSerializer(many=True, read_only=True)
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "send_back_targets", "log"]
+
+    @extend_schema_field(SendBackTargetSerializer(many=True))
+    def get_send_back_targets(self, task: Task) -> list[dict]:
+        return [
+            {"node_key": t.node_key, "name": t.name}
+            for t in services.task_send_back_targets(task=task)
+        ]
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -375,3 +475,33 @@ class DecideSerializer(serializers.Serializer):
 class TaskCompleteSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=TaskOutcome.choices)
     opinion = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TaskSendBackSerializer(serializers.Serializer):
+    node = serializers.CharField(help_text="node_key of one of send_back_targets")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TaskHandOverSerializer(serializers.Serializer):
+    to_user = serializers.IntegerField(help_text="id of a reviewer")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TaskDelegateSerializer(serializers.Serializer):
+    to_user = serializers.IntegerField(help_text="id of a reviewer")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TaskSignersSerializer(serializers.Serializer):
+    signers = serializers.ListField(
+        child=serializers.IntegerField(), allow_empty=True, help_text="reviewer ids"
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TaskCountersignSerializer(TaskSignersSerializer):
+    mode = serializers.ChoiceField(choices=[SignMode.ALL, SignMode.ANY])
+
+
+class TaskUrgeSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")

@@ -25,9 +25,18 @@ urlpatterns = [
         name="material-download",
     ),
     path("tasks/", views.TaskInboxView.as_view(), name="task-list"),
+    path("tasks/<int:pk>/", views.TaskDetailView.as_view(), name="task-detail"),
     path(
         "tasks/<int:pk>/complete/",
         views.TaskCompleteView.as_view(),
         name="task-complete",
     ),
+    *[
+        path(
+            f"tasks/<int:pk>/{verb}/",
+            views.task_verb_view(verb),
+            name=f"task-{verb.replace('_', '-')}",
+        )
+        for verb in views.TASK_VERBS
+    ],
 ]

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from smartapproval.accounts.models import Role
 from smartapproval.cases import selectors, services
 from smartapproval.cases.api import serializers as s
-from smartapproval.cases.models import Case, CaseStatus
+from smartapproval.cases.models import Case, CaseStatus, Task
 from smartapproval.cases.uploads import MaterialUpload
 from smartapproval.core.api import ServiceError
 
@@ -342,6 +342,22 @@ class TaskInboxView(generics.GenericAPIView):
 
 
 @extend_schema(tags=["tasks"])
+class TaskDetailView(generics.GenericAPIView):
+    serializer_class = s.TaskDetailSerializer
+    pagination_class = None
+    filter_backends: list = []
+
+    @extend_schema(
+        operation_id="tasks_read",
+        summary="One task: answers, signers, where it may be sent back, history",
+        responses={200: s.TaskDetailSerializer, 404: ERRORS[404]},
+    )
+    def get(self, request, pk: int):
+        task = selectors.task_get_on_visible_case(user=request.user, pk=pk)
+        return Response(s.TaskDetailSerializer(task).data)
+
+
+@extend_schema(tags=["tasks"])
 class TaskCompleteView(generics.GenericAPIView):
     serializer_class = s.TaskCompleteSerializer
     pagination_class = None
@@ -349,7 +365,7 @@ class TaskCompleteView(generics.GenericAPIView):
 
     @extend_schema(
         operation_id="tasks_complete",
-        summary="Complete a review task: approve, deny or return",
+        summary="Answer a review task with one of its answers",
         responses={200: s.TaskSerializer, **ERRORS},
     )
     def post(self, request, pk: int):
@@ -366,3 +382,111 @@ class TaskCompleteView(generics.GenericAPIView):
 
         task.refresh_from_db()
         return Response(s.TaskSerializer(task).data)
+
+
+# Verbs on a task: serializer, service call, summary.
+TASK_VERBS: dict[str, tuple[type, Callable[..., Any], str]] = {
+    "send_back": (
+        s.TaskSendBackSerializer,
+        lambda task, actor, data: services.task_send_back(
+            task=task, actor=actor, node_key=data["node"], reason=data["reason"]
+        ),
+        "Send the case back to an earlier step (退回)",
+    ),
+    "transfer": (
+        s.TaskHandOverSerializer,
+        lambda task, actor, data: services.task_transfer(
+            task=task, actor=actor, to_user_id=data["to_user"], reason=data["reason"]
+        ),
+        "Transfer the task to another reviewer (转办)",
+    ),
+    "delegate": (
+        s.TaskDelegateSerializer,
+        lambda task, actor, data: services.task_delegate(
+            task=task, actor=actor, to_user_id=data["to_user"], note=data["note"]
+        ),
+        "Let a colleague act for the handler (委托)",
+    ),
+    "cosigners": (
+        s.TaskSignersSerializer,
+        lambda task, actor, data: services.task_cosigners_add(
+            task=task, actor=actor, user_ids=data["signers"], note=data["note"]
+        ),
+        "Ask colleagues to sign before the handler answers (加签)",
+    ),
+    "countersign": (
+        s.TaskCountersignSerializer,
+        lambda task, actor, data: services.task_countersign(
+            task=task,
+            actor=actor,
+            user_ids=data["signers"],
+            mode=data["mode"],
+            note=data["note"],
+        ),
+        "Let several reviewers decide: all must sign or any may (会签/或签)",
+    ),
+    "sign": (
+        s.TaskCompleteSerializer,
+        lambda task, actor, data: services.task_sign(
+            task=task, actor=actor, outcome=data["outcome"], opinion=data["opinion"]
+        ),
+        "Sign the task as a co-signer or countersigner",
+    ),
+    "urge": (
+        s.TaskUrgeSerializer,
+        lambda task, actor, data: services.task_urge(
+            task=task, actor=actor, note=data["note"]
+        ),
+        "Urge the task's handler (催办)",
+    ),
+}
+
+
+class TaskVerbView(generics.GenericAPIView):
+    """Run one verb on a task; the answer is the task as it stands after."""
+
+    verb = ""
+    pagination_class = None
+    filter_backends: list = []
+
+    def get_serializer_class(self):
+        return TASK_VERBS[self.verb][0]
+
+    def get_queryset(self):
+        return Task.objects.none()
+
+    def post(self, request, pk: int):
+        serializer_class, call, _summary = TASK_VERBS[self.verb]
+        if self.verb == "urge":
+            task = selectors.task_get_on_visible_case(user=request.user, pk=pk)
+        else:
+            task = selectors.task_get_for_user(user=request.user, pk=pk)
+        form = serializer_class(data=request.data)
+        form.is_valid(raise_exception=True)
+
+        call(task, request.user, form.validated_data)
+
+        task.refresh_from_db()
+        return Response(s.TaskDetailSerializer(task).data)
+
+
+def task_verb_view(verb: str):
+    """Return the view of one task verb, documented on its own."""
+    serializer_class, _call, summary = TASK_VERBS[verb]
+    documented = extend_schema(
+        operation_id=f"tasks_{verb}",
+        summary=summary,
+        request=serializer_class,
+        responses={200: s.TaskDetailSerializer, **ERRORS},
+        tags=["tasks"],
+    )
+
+    def post(self, request, pk: int):
+        return TaskVerbView.post(self, request, pk)
+
+    view_class = type(
+        f"Task{verb.title().replace('_', '')}View",
+        (TaskVerbView,),
+        {"verb": verb, "post": documented(post)},
+    )
+    return view_class.as_view()

@@ -4,7 +4,7 @@ from django import template
 from django.utils.translation import gettext, pgettext_lazy
 
 from smartapproval.cases.deadlines import Clock, Colour
-from smartapproval.cases.models import CaseAction, CaseStatus
+from smartapproval.cases.models import CaseAction, CaseStatus, TaskOutcome
 from smartapproval.catalogue.models import limit_text as catalogue_limit_text
 from smartapproval.core import masking
 
@@ -46,6 +46,17 @@ def status_label(value: str) -> str:
     """The case status in words, for a timeline step's stored value."""
     try:
         return str(CaseStatus(value).label)
+    except ValueError:
+        return value
+
+
+@register.filter
+def answer_name(value: str) -> str:
+    """A review answer in words (同意, 附条件同意…); nothing yet: 待办理."""
+    if not value:
+        return gettext("Waiting")
+    try:
+        return str(TaskOutcome(value).label)
     except ValueError:
         return value
 

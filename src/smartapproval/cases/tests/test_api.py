@@ -277,7 +277,7 @@ class TestActionApi:
             task = case.tasks.get(status=TaskStatus.OPEN)
             done = client_for(handler).post(
                 f"/api/v1/tasks/{task.pk}/complete/",
-                {"outcome": "approve", "opinion": "同意"},
+                {"outcome": "approved", "opinion": "同意"},
             )
             assert done.status_code == 200, done.json()
         decided = client_for(clerk).get(url(case.number)).json()
@@ -374,8 +374,8 @@ class TestTasksApi:
         task = case.tasks.get()
         api = client_for(reviewer)
 
-        done = api.post(f"/api/v1/tasks/{task.pk}/complete/", {"outcome": "approve"})
-        again = api.post(f"/api/v1/tasks/{task.pk}/complete/", {"outcome": "approve"})
+        done = api.post(f"/api/v1/tasks/{task.pk}/complete/", {"outcome": "approved"})
+        again = api.post(f"/api/v1/tasks/{task.pk}/complete/", {"outcome": "approved"})
 
         assert done.status_code == 200
         assert done.json()["status"] == TaskStatus.DONE
@@ -386,7 +386,7 @@ class TestTasksApi:
         task = case.tasks.get()
 
         response = client_for(reviewer).post(
-            f"/api/v1/tasks/{task.pk}/complete/", {"outcome": "deny"}
+            f"/api/v1/tasks/{task.pk}/complete/", {"outcome": "rejected"}
         )
 
         assert response.status_code == 400
@@ -396,7 +396,7 @@ class TestTasksApi:
         task = case.tasks.get()
 
         response = client_for(other_reviewer).post(
-            f"/api/v1/tasks/{task.pk}/complete/", {"outcome": "approve"}
+            f"/api/v1/tasks/{task.pk}/complete/", {"outcome": "approved"}
         )
 
         assert response.status_code == 404

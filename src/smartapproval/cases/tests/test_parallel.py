@@ -62,7 +62,7 @@ def three_branch_item(item):
 
 def dispatched(item):
     case = bpmn_case(item)
-    answer(open_tasks(case)[0], "approve")
+    answer(open_tasks(case)[0], "done")
     return case
 
 
@@ -84,7 +84,7 @@ def test_revision_required_holds_the_round_and_the_join_fires_once_per_round(
     assert (result.outcome, result.closed) == ("revision_required", False)
 
     clock.at(2024, 9, 4, 11)
-    (again,) = answer(revision, "approve").tasks
+    (again,) = answer(revision, "revised").tasks
     assert again.node_key == "planning_review" and again.pk != planning.pk
     # The branch's second review runs on its own clock.
     assert again.due_on > planning.due_on
@@ -97,7 +97,7 @@ def test_revision_required_holds_the_round_and_the_join_fires_once_per_round(
 
     # Another round: a fresh join, which fires once again.
     answer(decision, "another_round", "再次征求意见")
-    answer(open_tasks(case, "lead_preliminary")[0], "approve")
+    answer(open_tasks(case, "lead_preliminary")[0], "done")
     second = open_tasks(case)
     assert {task.round for task in second} == {2}
     assert answer(second[0], "revision_required", "再补充").tasks[0].round == 2
@@ -144,17 +144,19 @@ def test_refusal_closes_other_branches_and_names_the_refuser_case_12(
     assert open_tasks(case) == [decision]
 
 
-def test_refusal_with_two_branches_cancels_the_branch_in_revision(
+def test_refusal_on_a_deny_route_cancels_every_branch_and_denies_case_12(
     feasibility_item,
 ):
     case = dispatched(feasibility_item)
     planning, resources = open_tasks(case)
     (revision,) = answer(planning, "revision_required", "补充材料").tasks
 
-    (decision,) = answer(resources, "rejected", "占用基本农田").tasks
+    step = answer(resources, "rejected", "占用基本农田")
 
     revision.refresh_from_db()
     assert revision.status == TaskStatus.CANCELLED
-    assert decision.node_key == "lead_decision"
-    assert open_tasks(case) == [decision]
+    assert step.finished and step.decision == "denied"
+    assert step.reason == "自然资源行政主管部门不同意：占用基本农田"
+    assert open_tasks(case) == []
+    assert not Task.objects.filter(case=case, node_key="lead_decision").exists()
     assert round_result(case=case, round=1).outcome == "rejected"

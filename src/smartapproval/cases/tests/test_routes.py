@@ -18,28 +18,40 @@ def open_task(case) -> Task:
     return case.tasks.get(status=TaskStatus.OPEN)
 
 
-def test_sequential_route_runs_review_check_approve_and_decides(
+def test_single_department_route_runs_review_check_approve_and_decides(
     item, applicant, clerk, reviewer, reviewer2, approver, clock
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
 
+    assert case.route_key == "bpmn"
+    assert case.route_process.key == "single-department"
     review = open_task(case)
-    assert (review.node_key, review.limit_working_days) == ("review", 2)
+    assert (review.node_key, review.limit_value, review.limit_unit) == (
+        "review",
+        2,
+        "working_days",
+    )
+    assert review.answers == ["approved", "rejected"] and not review.decides
     clock.at(2024, 9, 3)
-    services.task_complete(task=review, actor=reviewer, outcome="approve")
+    services.task_complete(task=review, actor=reviewer, outcome="approved")
 
     check = open_task(case)
     assert (check.name, check.limit_working_days) == ("审核", 1)
     assert check.started_on == datetime.date(2024, 9, 3)
     assert check.due_on == datetime.date(2024, 9, 4)
     services.task_complete(
-        task=check, actor=reviewer2, outcome="approve", opinion="同意"
+        task=check, actor=reviewer2, outcome="approved", opinion="同意"
     )
 
     approve = open_task(case)
-    # The last node takes what is left of the promised 5 working days.
-    assert (approve.name, approve.limit_working_days) == ("审批", 2)
-    services.task_complete(task=approve, actor=approver, outcome="approve")
+    # 审批 is limited in office hours: 4 of them, yellow with 1 left.
+    assert (approve.name, approve.limit_value, approve.limit_unit) == (
+        "审批",
+        4,
+        "working_hours",
+    )
+    assert approve.decides and approve.answers == ["approved", "denied"]
+    services.task_complete(task=approve, actor=approver, outcome="approved")
 
     case.refresh_from_db()
     assert case.status == CaseStatus.DECIDED
@@ -49,20 +61,23 @@ def test_sequential_route_runs_review_check_approve_and_decides(
     assert AuditEntry.objects.filter(action="case_decided").count() == 1
 
 
-def test_deny_at_the_last_node_denies_the_case_with_the_opinion(
+def test_deny_at_the_deciding_node_denies_the_case_with_the_opinion(
     item, applicant, clerk, reviewer, reviewer2, approver
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
-    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
-    # A deny before the last node passes the opinion on; it does not decide.
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approved")
+    # A refusal before the deciding node passes the opinion on.
     services.task_complete(
-        task=open_task(case), actor=reviewer2, outcome="deny", opinion="建议不予许可"
+        task=open_task(case),
+        actor=reviewer2,
+        outcome="rejected",
+        opinion="建议不予许可",
     )
     case.refresh_from_db()
     assert case.status == CaseStatus.IN_REVIEW
 
     services.task_complete(
-        task=open_task(case), actor=approver, outcome="deny", opinion="不符合条件"
+        task=open_task(case), actor=approver, outcome="denied", opinion="不符合条件"
     )
 
     case.refresh_from_db()
@@ -70,58 +85,99 @@ def test_deny_at_the_last_node_denies_the_case_with_the_opinion(
     assert case.decision_reason == "不符合条件"
 
 
-@pytest.mark.parametrize("outcome", ["deny", "return"])
-def test_deny_and_return_need_an_opinion(
-    item, applicant, clerk, reviewer, reviewer2, outcome
+@pytest.mark.parametrize(
+    ("outcome", "node"), [("rejected", "check"), ("denied", "approve")]
+)
+def test_refusing_needs_an_opinion(
+    item, applicant, clerk, reviewer, reviewer2, approver, outcome, node
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
-    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approved")
+    if node == "approve":
+        services.task_complete(
+            task=open_task(case), actor=reviewer2, outcome="approved"
+        )
     task = open_task(case)
+    actor = approver if node == "approve" else reviewer2
 
     with pytest.raises(ServiceError) as error:
-        services.task_complete(task=task, actor=reviewer2, outcome=outcome)
+        services.task_complete(task=task, actor=actor, outcome=outcome, opinion=" ")
 
     assert error.value.field == "opinion"
     task.refresh_from_db()
     assert task.status == TaskStatus.OPEN
 
 
-def test_return_sends_the_case_back_to_the_previous_node(
+def test_an_answer_the_node_does_not_take_is_refused(item, applicant, clerk, reviewer):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+
+    for outcome in ("approve", "denied", "revision_required", ""):
+        with pytest.raises(ServiceError) as error:
+            services.task_complete(
+                task=open_task(case), actor=reviewer, outcome=outcome, opinion="x"
+            )
+        assert (error.value.field, error.value.status) == ("outcome", 400)
+    assert open_task(case).node_key == "review"
+
+
+def test_send_back_reopens_the_earlier_node(
     item, applicant, clerk, reviewer, reviewer2
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
-    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approved")
+    check = open_task(case)
+    assert [t.node_key for t in services.task_send_back_targets(task=check)] == [
+        "review"
+    ]
 
-    services.task_complete(
-        task=open_task(case), actor=reviewer2, outcome="return", opinion="补充核查"
+    services.task_send_back(
+        task=check, actor=reviewer2, node_key="review", reason="补充核查"
     )
 
+    check.refresh_from_db()
+    assert (check.status, check.outcome) == (TaskStatus.DONE, "sent_back")
     assert open_task(case).node_key == "review"
     assert case.tasks.count() == 3
+    assert AuditEntry.objects.filter(action="task_sent_back").count() == 1
     # The first reviewer takes their own node again after the return.
-    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approved")
     assert open_task(case).node_key == "check"
 
 
-def test_first_node_cannot_return(item, applicant, clerk, reviewer):
+def test_the_first_node_has_nowhere_to_send_back(item, applicant, clerk, reviewer):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    task = open_task(case)
+    assert services.task_send_back_targets(task=task) == []
 
     with pytest.raises(ServiceError) as error:
-        services.task_complete(
-            task=open_task(case), actor=reviewer, outcome="return", opinion="x"
+        services.task_send_back(
+            task=task, actor=reviewer, node_key="review", reason="x"
         )
 
     assert error.value.status == 409
     assert open_task(case).node_key == "review"
 
 
+def test_sending_back_needs_a_reason(item, applicant, clerk, reviewer, reviewer2):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approved")
+
+    with pytest.raises(ServiceError) as error:
+        services.task_send_back(
+            task=open_task(case), actor=reviewer2, node_key="review", reason=""
+        )
+
+    assert error.value.field == "reason"
+    assert open_task(case).node_key == "check"
+
+
 def test_completed_task_cannot_be_completed_again(item, applicant, clerk, reviewer):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
     task = open_task(case)
-    services.task_complete(task=task, actor=reviewer, outcome="approve")
+    services.task_complete(task=task, actor=reviewer, outcome="approved")
 
     with pytest.raises(ServiceError) as error:
-        services.task_complete(task=task, actor=reviewer, outcome="approve")
+        services.task_complete(task=task, actor=reviewer, outcome="approved")
 
     assert error.value.status == 409
     assert error.value.message == "该任务已办理，不能重复办理。"
@@ -145,7 +201,9 @@ def test_clerk_and_manager_do_not_complete_review_tasks(
 
     for actor in (clerk, manager):
         with pytest.raises(ServiceError) as error:
-            services.task_complete(task=open_task(case), actor=actor, outcome="approve")
+            services.task_complete(
+                task=open_task(case), actor=actor, outcome="approved"
+            )
         assert error.value.status == 403
 
 
@@ -156,7 +214,7 @@ def test_task_cannot_be_completed_while_the_case_is_suspended(
     services.case_suspend(case=case, actor=reviewer, kind="testing", reason="检测")
 
     with pytest.raises(ServiceError) as error:
-        services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+        services.task_complete(task=open_task(case), actor=reviewer, outcome="approved")
 
     assert error.value.status == 409
 
@@ -208,11 +266,11 @@ def test_the_same_person_cannot_complete_two_nodes_of_one_case(
     item, applicant, clerk, reviewer
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
-    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approved")
     check = open_task(case)
 
     with pytest.raises(ServiceError) as error:
-        services.task_complete(task=check, actor=reviewer, outcome="approve")
+        services.task_complete(task=check, actor=reviewer, outcome="approved")
 
     assert error.value.status == 409
     assert error.value.message == "同一人不能办理同一办件的两个审批环节"
@@ -230,7 +288,7 @@ def test_approval_opinions_stay_on_the_tasks_not_in_the_decision(
         (approver, "同意。第3步意见"),
     ):
         services.task_complete(
-            task=open_task(case), actor=handler, outcome="approve", opinion=opinion
+            task=open_task(case), actor=handler, outcome="approved", opinion=opinion
         )
 
     case.refresh_from_db()
@@ -239,3 +297,26 @@ def test_approval_opinions_stay_on_the_tasks_not_in_the_decision(
     decided = case.events.get(action="decide")
     assert "第3步意见" not in decided.note
     assert case.tasks.get(node_key="approve").opinion == "同意。第3步意见"
+
+
+def test_a_case_accepted_on_the_sequential_route_finishes_on_it(
+    item, applicant, clerk, reviewer, reviewer2, approver
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    # As a case accepted before every item had a BPMN route.
+    case.tasks.all().delete()
+    case.route_key = "sequential"
+    case.route_state = {}
+    case.save()
+    routes.route_get("sequential").start(case)
+
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    services.task_complete(
+        task=open_task(case), actor=reviewer2, outcome="return", opinion="补充"
+    )
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approve")
+    services.task_complete(task=open_task(case), actor=reviewer2, outcome="approve")
+    services.task_complete(task=open_task(case), actor=approver, outcome="approve")
+
+    case.refresh_from_db()
+    assert case.decision == Decision.APPROVED

@@ -116,7 +116,7 @@ def test_reviewer_inbox_leaves_out_a_step_they_may_not_take(
 ):
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
     services.task_complete(
-        task=case.tasks.get(status=TaskStatus.OPEN), actor=reviewer, outcome="approve"
+        task=case.tasks.get(status=TaskStatus.OPEN), actor=reviewer, outcome="approved"
     )
 
     client.force_login(reviewer)
@@ -508,7 +508,7 @@ def test_review_steps_issue_and_close_through_the_page(
         assert action_url(case, "decide") not in html
         response = client.post(
             reverse("cases:task_complete", args=[task.pk]),
-            {f"task{task.pk}-outcome": "approve", f"task{task.pk}-opinion": "同意"},
+            {f"task{task.pk}-outcome": "approved", f"task{task.pk}-opinion": "同意"},
             follow=True,
         )
     decided = fresh(case)
@@ -527,7 +527,7 @@ def test_completing_a_task_twice_answers_409(client, item, applicant, clerk, rev
     case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
     task = Task.objects.get(case=case)
     client.force_login(reviewer)
-    data = {f"task{task.pk}-outcome": "approve", f"task{task.pk}-opinion": ""}
+    data = {f"task{task.pk}-outcome": "approved", f"task{task.pk}-opinion": ""}
 
     client.post(reverse("cases:task_complete", args=[task.pk]), data)
     again = client.post(reverse("cases:task_complete", args=[task.pk]), data)
@@ -544,7 +544,7 @@ def test_a_denial_needs_an_opinion(client, item, applicant, clerk, reviewer):
 
     response = client.post(
         reverse("cases:task_complete", args=[task.pk]),
-        {f"task{task.pk}-outcome": "deny", f"task{task.pk}-opinion": ""},
+        {f"task{task.pk}-outcome": "rejected", f"task{task.pk}-opinion": ""},
     )
 
     assert response.status_code == 400
@@ -559,14 +559,14 @@ def test_a_step_of_another_node_by_the_same_person_is_refused_on_the_page(
     first = Task.objects.get(case=case)
     client.post(
         reverse("cases:task_complete", args=[first.pk]),
-        {f"task{first.pk}-outcome": "approve", f"task{first.pk}-opinion": ""},
+        {f"task{first.pk}-outcome": "approved", f"task{first.pk}-opinion": ""},
     )
     second = Task.objects.get(case=case, status=TaskStatus.OPEN)
 
     html = page(client.get(case_url(case)))
     response = client.post(
         reverse("cases:task_complete", args=[second.pk]),
-        {f"task{second.pk}-outcome": "approve", f"task{second.pk}-opinion": ""},
+        {f"task{second.pk}-outcome": "approved", f"task{second.pk}-opinion": ""},
     )
 
     assert reverse("cases:task_complete", args=[second.pk]) not in html
@@ -729,7 +729,7 @@ def test_applicant_timeline_names_each_review_step_without_opinions(
         task = Task.objects.get(case=case, status=TaskStatus.OPEN)
         client.post(
             reverse("cases:task_complete", args=[task.pk]),
-            {f"task{task.pk}-outcome": "approve", f"task{task.pk}-opinion": opinion},
+            {f"task{task.pk}-outcome": "approved", f"task{task.pk}-opinion": opinion},
         )
 
     client.force_login(applicant)

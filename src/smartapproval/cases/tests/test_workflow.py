@@ -114,9 +114,18 @@ def test_a_task_opened_by_the_route_gets_the_node_clock_case_14(
 # BpmnRoute on the shipped feasibility route ----------------------------------
 
 
-def test_route_is_registered_under_bpmn_and_the_default_stays_sequential(item):
-    assert isinstance(routes.route_get("bpmn"), BpmnRoute)
-    assert routes.route_for(item).key == routes.DEFAULT_ROUTE_KEY
+def test_every_item_runs_on_bpmn_and_the_templates_install_themselves(item):
+    from smartapproval.catalogue.models import ReviewProcess
+
+    assert not ReviewProcess.objects.exists()
+
+    assert routes.route_for(item).key == "bpmn"
+
+    process = process_for_item(item=item)
+    assert (process.key, process.item) == ("single-department", None)
+    # Cases accepted on the Python route before keep finishing on it.
+    assert isinstance(routes.route_get("sequential"), routes.SequentialRoute)
+    assert isinstance(routes.route_get(""), routes.SequentialRoute)
 
 
 def test_start_opens_the_lead_task_and_keeps_the_route_version(
@@ -140,7 +149,7 @@ def test_lead_step_dispatches_both_co_departments_at_once_each_with_its_clock(
     case = bpmn_case(feasibility_item)
     clock.at(2024, 9, 3, 15)
 
-    step = answer(open_tasks(case)[0], "approve")
+    step = answer(open_tasks(case)[0], "done")
 
     assert not step.finished
     assert {task.node_key for task in step.tasks} == {
@@ -161,7 +170,7 @@ def test_lead_step_dispatches_both_co_departments_at_once_each_with_its_clock(
 
 def test_both_approve_closes_the_round_once_then_lead_decides(feasibility_item):
     case = bpmn_case(feasibility_item)
-    answer(open_tasks(case)[0], "approve")
+    answer(open_tasks(case)[0], "done")
     planning, resources = open_tasks(case)
 
     first = answer(planning, "approved")
@@ -181,11 +190,11 @@ def test_both_approve_closes_the_round_once_then_lead_decides(feasibility_item):
 
 def test_lead_refusal_at_the_end_denies(feasibility_item):
     case = bpmn_case(feasibility_item)
-    answer(open_tasks(case)[0], "approve")
+    answer(open_tasks(case)[0], "done")
     for task in open_tasks(case):
         answer(task, "approved")
 
-    step = answer(open_tasks(case, "lead_decision")[0], "rejected", "不符合规划")
+    step = answer(open_tasks(case, "lead_decision")[0], "denied", "不符合规划")
 
     assert step.finished and step.decision == Decision.DENIED
 
@@ -195,7 +204,7 @@ def test_missing_co_department_is_refused_in_chinese(item):
     case = bpmn_case(item)
 
     with pytest.raises(ServiceError) as refused:
-        answer(open_tasks(case)[0], "approve")
+        answer(open_tasks(case)[0], "done")
 
     assert refused.value.status == 409
     assert str(refused.value.message) == (
@@ -219,7 +228,7 @@ def test_case_keeps_its_route_version_after_a_new_version_is_imported(
 
     assert newer.version == first.version + 1
     assert process_for_item(item=feasibility_item) == newer
-    answer(open_tasks(case)[0], "approve")
+    answer(open_tasks(case)[0], "done")
     case.refresh_from_db()
     assert case.route_process == first
     assert len(open_tasks(case)) == 2

@@ -23,7 +23,7 @@ class TestImportCatalogueCommand:
 
         assert ServiceItem.objects.count() == 1136
         assert out.getvalue().strip() == (
-            "新增 1136 个事项，更新 0 个，未变 0 个；新增部门 35 个；错误 0 条。"
+            "新增 1136 个事项，更新 0 个，未变 0 个；新增部门 37 个；错误 0 条。"
         )
         assert "第 167 行" in err.getvalue()
 

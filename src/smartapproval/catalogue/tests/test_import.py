@@ -323,7 +323,11 @@ class TestJsonImport:
         report = catalogue_import(path=DATA)
 
         assert report.created == 1136
-        assert report.departments_created == 35
+        # 34 implementing departments, the feasibility study's county one and
+        # its two co-departments, which the item names without a code.
+        assert report.departments_created == 37
+        co = Department.objects.get(name="城市规划行政主管部门")
+        assert co.code.startswith("CO-")
         assert report.errors == []
         assert ServiceItem.objects.filter(status=ItemStatus.PUBLISHED).count() == 1
 

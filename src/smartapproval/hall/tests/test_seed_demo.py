@@ -13,6 +13,8 @@ from smartapproval.hall.management.commands.seed_demo import (
     DEMO_USCC,
     FEASIBILITY_DEPARTMENT,
     OTHER_DEPARTMENT,
+    PLANNING_DEPARTMENT,
+    RESOURCES_DEPARTMENT,
 )
 from smartapproval.parties.models import Enterprise, Person
 
@@ -23,6 +25,8 @@ USERNAMES = {
     "reviewer",
     "reviewer2",
     "approver",
+    "planner",
+    "resources",
     "clerk2",
     "enterprise",
     "citizen",
@@ -38,6 +42,8 @@ def departments():
     other, _ = department_ensure(
         actor=None, name=OTHER_DEPARTMENT, code="11511602MB1542853R"
     )
+    for name in (PLANNING_DEPARTMENT, RESOURCES_DEPARTMENT):
+        department_ensure(actor=None, name=name, code=f"CO-{name}")
     return feasibility, other
 
 
@@ -59,6 +65,8 @@ def test_creates_one_account_per_role_with_the_demo_password(departments):
         "reviewer": Role.REVIEWER,
         "reviewer2": Role.REVIEWER,
         "approver": Role.REVIEWER,
+        "planner": Role.REVIEWER,
+        "resources": Role.REVIEWER,
         "clerk2": Role.CLERK,
         "enterprise": Role.APPLICANT,
         "citizen": Role.APPLICANT,
@@ -79,6 +87,10 @@ def test_staff_belong_to_the_feasibility_study_department_or_the_other(
     for username in ROUTE_HANDLERS:
         assert User.objects.get(username=username).department == feasibility
     assert User.objects.get(username="clerk2").department == other
+    assert User.objects.get(username="planner").department.name == PLANNING_DEPARTMENT
+    assert (
+        User.objects.get(username="resources").department.name == RESOURCES_DEPARTMENT
+    )
     assert User.objects.get(username="manager").department is None
 
 
@@ -151,6 +163,8 @@ def test_staff_of_a_missing_department_are_created_by_a_later_run():
 
     department_ensure(actor=None, name=FEASIBILITY_DEPARTMENT, code="1")
     department_ensure(actor=None, name=OTHER_DEPARTMENT, code="2")
+    department_ensure(actor=None, name=PLANNING_DEPARTMENT, code="3")
+    department_ensure(actor=None, name=RESOURCES_DEPARTMENT, code="4")
     seed()
 
     assert set(User.objects.values_list("username", flat=True)) == USERNAMES

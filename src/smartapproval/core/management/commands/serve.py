@@ -41,8 +41,8 @@ STOP_TIMEOUT = 35
 READY_TIMEOUT = 60
 POLL_INTERVAL = 0.5
 DEMO_USERS = (
-    "enterprise / citizen / clerk / reviewer / reviewer2 / approver / clerk2 / "
-    "manager / admin"
+    "enterprise / citizen / clerk / reviewer / reviewer2 / approver / planner / "
+    "resources / clerk2 / manager / admin"
 )
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - the published demo password
 
@@ -261,6 +261,9 @@ class Command(BaseCommand):
             self.call_if_present(
                 "import_catalogue", str(catalogue_dir()), verbosity=verbosity
             )
+        # Review routes: the shipped templates, and the shipped items' own
+        # routes (never over one an administrator uploaded).
+        self.call_if_present("import_process", "--shipped", verbosity=quiet)
         self.call_if_present("seed_demo", verbosity=verbosity)
 
         # The children open their own connections; the launcher needs none.

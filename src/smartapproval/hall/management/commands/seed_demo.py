@@ -1,8 +1,10 @@
 """Create the demo accounts the README lists, one per role, on first start.
 
-The feasibility-study department has a window clerk and one reviewer for
-each node of the review route: ``reviewer`` (审查), ``reviewer2`` (审核) and
-``approver`` (审批, the department's leader).
+The feasibility-study department has a window clerk and three reviewers:
+``reviewer`` (牵头部门初审), ``reviewer2`` (the revisions the co-departments
+ask for) and ``approver`` (牵头部门决定, the department's leader); each of its
+two co-departments has one reviewer, ``planner`` and ``resources``. On an
+item of the single-department route the three do 审查, 审核 and 审批.
 
 Every account gets the password ``demo12345``. The command only ever
 creates: an account that exists is left as it is, so a password its user
@@ -39,6 +41,9 @@ FEASIBILITY_DEPARTMENT = "灵山县发展和改革局"
 # A department of the district catalogue, to show that staff see only their
 # own department's cases.
 OTHER_DEPARTMENT = "区发改局"
+# The feasibility study's co-departments, created by the import of its item.
+PLANNING_DEPARTMENT = "城市规划行政主管部门"
+RESOURCES_DEPARTMENT = "自然资源行政主管部门"
 DEMO_USCC = "91450721MA5L3K8D3Y"
 DEMO_RESIDENT_ID = "511602199905122342"
 
@@ -64,6 +69,9 @@ DEMO_STAFF = (
     DemoStaff("reviewer2", "赵审核", Role.REVIEWER, FEASIBILITY_DEPARTMENT),
     DemoStaff("approver", "孙局长", Role.REVIEWER, FEASIBILITY_DEPARTMENT),
     DemoStaff("clerk2", "王窗口", Role.CLERK, OTHER_DEPARTMENT),
+    # The co-departments of the feasibility study review in parallel.
+    DemoStaff("planner", "吴规划", Role.REVIEWER, PLANNING_DEPARTMENT),
+    DemoStaff("resources", "郑资源", Role.REVIEWER, RESOURCES_DEPARTMENT),
 )
 
 DEMO_APPLICANTS = (
