@@ -184,6 +184,7 @@ def case_dues_apply(case: Case, dues: CaseDues) -> None:
     case.legal_due = dues.legal.due if dues.legal else None
     case.promised_due = dues.promised.due if dues.promised else None
     case.due_provisional = dues.provisional
+    case.promised_due_provisional = bool(dues.promised and dues.promised.provisional)
 
 
 def task_due_compute(task: Task) -> ComputedDue | None:
@@ -580,6 +581,7 @@ class LimitExplanation:
     unit: str
     unit_label: str
     due: date | None
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -615,11 +617,15 @@ def case_deadline_explanation(case: Case) -> DeadlineExplanation:
     today = workdays.beijing_today()
     dues = case_dues_compute(case)
 
-    def limit(value, unit, due) -> LimitExplanation | None:
+    def limit(value, unit, due, provisional) -> LimitExplanation | None:
         if value is None or not unit:
             return None
         return LimitExplanation(
-            value=value, unit=unit, unit_label=str(LimitUnit(unit).label), due=due
+            value=value,
+            unit=unit,
+            unit_label=str(LimitUnit(unit).label),
+            due=due,
+            provisional=provisional,
         )
 
     pauses = []
@@ -649,9 +655,17 @@ def case_deadline_explanation(case: Case) -> DeadlineExplanation:
     widest = dues.legal or dues.promised
     return DeadlineExplanation(
         accepted_on=case.accepted_on,
-        legal=limit(case.legal_limit_value, case.legal_limit_unit, case.legal_due),
+        legal=limit(
+            case.legal_limit_value,
+            case.legal_limit_unit,
+            case.legal_due,
+            bool(dues.legal and dues.legal.provisional),
+        ),
         promised=limit(
-            case.promised_limit_value, case.promised_limit_unit, case.promised_due
+            case.promised_limit_value,
+            case.promised_limit_unit,
+            case.promised_due,
+            case.promised_due_provisional,
         ),
         pauses=pauses,
         paused_working_days=case.paused_working_days,
@@ -725,6 +739,7 @@ def _case_state(case: Case) -> dict:
         "legal_due": iso_date(case.legal_due),
         "promised_due": iso_date(case.promised_due),
         "due_provisional": case.due_provisional,
+        "promised_due_provisional": case.promised_due_provisional,
         "paused_working_days": case.paused_working_days,
     }
 
@@ -885,7 +900,13 @@ def _recompute_case_batch(ids: list[int], *, memo: _Memo, note: str) -> int:
     _update_grouped(
         Case,
         changed_cases,
-        ["legal_due", "promised_due", "due_provisional", "paused_working_days"],
+        [
+            "legal_due",
+            "promised_due",
+            "due_provisional",
+            "promised_due_provisional",
+            "paused_working_days",
+        ],
         updated_at=timezone.now(),
     )
     _update_grouped(CasePause, changed_pauses, ["working_days"])

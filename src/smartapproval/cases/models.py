@@ -215,8 +215,13 @@ class Case(models.Model):
     )
     legal_due = models.DateField(_("legal deadline"), null=True, blank=True)
     promised_due = models.DateField(_("promised deadline"), null=True, blank=True)
+    # Some deadline used a year without an official schedule (the legal one
+    # at least, being the later); the promised one may still be exact.
     due_provisional = models.BooleanField(
         _("deadline provisional"), default=False, db_index=True
+    )
+    promised_due_provisional = models.BooleanField(
+        _("promised deadline provisional"), default=False
     )
     paused_working_days = models.PositiveIntegerField(
         _("paused working days"), default=0

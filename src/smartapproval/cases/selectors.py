@@ -142,28 +142,46 @@ def case_latest_round(case: Case) -> int | None:
     )
 
 
+def _standing(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """Keep the completions that still stand: the latest one of each node.
+
+    When a case went back to a node and someone else did it again, the
+    earlier completion no longer counts for separation of duties, so a
+    department is never left with nobody allowed to take the next node.
+    """
+    later = Task.objects.filter(
+        Q(completed_at__gt=OuterRef("completed_at"))
+        | Q(completed_at=OuterRef("completed_at"), pk__gt=OuterRef("pk")),
+        case=OuterRef("case"),
+        node_key=OuterRef("node_key"),
+        status=TaskStatus.DONE,
+    )
+    return tasks.exclude(Exists(later))
+
+
 def _done_elsewhere_by(user: User) -> QuerySet[Task]:
     """Tasks ``user`` completed at another node of the outer task's case."""
-    return Task.objects.filter(
-        case=OuterRef("case"), status=TaskStatus.DONE, completed_by=user
-    ).exclude(node_key=OuterRef("node_key"))
+    return _standing(
+        Task.objects.filter(
+            case=OuterRef("case"), status=TaskStatus.DONE, completed_by=user
+        ).exclude(node_key=OuterRef("node_key"))
+    )
 
 
 def task_excluded_for_user(*, task: Task, user: User | None) -> bool:
     """Tell whether separation of duties keeps ``user`` from ``task``.
 
-    A person who completed one node of a case's route may not complete
-    another node of it; the same node again (after a return) is theirs.
+    A person whose completion of one node of a case still stands may not
+    complete another node of it; the same node again (after a return) is
+    theirs.
     """
     if not _is_user(user):
         return True
-    return (
+    return _standing(
         Task.objects.filter(
             case_id=task.case_id, status=TaskStatus.DONE, completed_by=user
-        )
-        .exclude(node_key=task.node_key)
-        .exists()
-    )
+        ).exclude(node_key=task.node_key)
+    ).exists()
 
 
 def task_inbox_for_user(*, user: User | None) -> list[Task]:

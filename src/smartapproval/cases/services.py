@@ -518,10 +518,10 @@ def _case_create(
             log.info("case_submission_replayed", case_id=existing.pk)
             return SubmitResult(case=existing, created=False)
 
-    # Another account's library entry is refused before a number is taken.
+    # Only the account's own identity, checked before a number is taken.
     if action == A.SUBMIT and account is not None:
         try:
-            party_selectors.party_online_ensure_claimable(
+            party_selectors.party_online_ensure_own(
                 kind=cleaned["kind"], code=cleaned["code"], account=account
             )
         except ServiceError as error:
@@ -817,6 +817,20 @@ def case_accept(*, case: Case, actor: User) -> Case:
     _ensure_may_act(case, actor, A.ACCEPT)
     transitions.ensure_allowed(case, A.ACCEPT)
     legal, legal_unit, promised, promised_unit = _limits_of(case.item)
+    missing = selectors.case_missing_materials(case)
+    if missing:
+        # Accepting starts the clock: what is missing is asked for first,
+        # all at once (补正).
+        raise ServiceError(
+            gettext(
+                "These required materials are missing: %(names)s. Ask the "
+                "applicant to supply them before accepting."
+            )
+            % {"names": "、".join(entry["name"] for entry in missing)},
+            field="materials",
+            code="materials_missing",
+            status=409,
+        )
 
     now = timezone.now()
     case.accepted_at = now

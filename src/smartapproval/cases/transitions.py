@@ -53,6 +53,7 @@ TRANSITIONS: dict[str, Transition] = {
     A.START_REVIEW: Transition(frozenset({S.ACCEPTED}), S.IN_REVIEW),
     A.COMPLETE_TASK: Transition(frozenset({S.IN_REVIEW}), None),
     A.SEND_BACK: Transition(frozenset({S.IN_REVIEW}), None),
+    A.REQUEST_REVISION: Transition(frozenset({S.IN_REVIEW}), None),
     A.TRANSFER_TASK: Transition(frozenset({S.IN_REVIEW, S.SUSPENDED}), None),
     A.DELEGATE_TASK: Transition(frozenset({S.IN_REVIEW, S.SUSPENDED}), None),
     A.ADD_SIGNER: Transition(frozenset({S.IN_REVIEW}), None),
@@ -89,6 +90,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     A.START_REVIEW: frozenset({Role.CLERK}),
     A.COMPLETE_TASK: frozenset({Role.REVIEWER}),
     A.SEND_BACK: frozenset({Role.REVIEWER}),
+    # Recorded when a co-department's review asks for a revision.
+    A.REQUEST_REVISION: frozenset({Role.REVIEWER}),
     A.TRANSFER_TASK: frozenset({Role.REVIEWER, Role.MANAGER}),
     A.DELEGATE_TASK: frozenset({Role.REVIEWER}),
     A.ADD_SIGNER: frozenset({Role.REVIEWER}),

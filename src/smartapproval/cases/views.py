@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from smartapproval.accounts.models import ApplicantKind, Role, User
 from smartapproval.audit.services import audit_reveal
-from smartapproval.cases import deadlines, results, selectors, services
+from smartapproval.cases import deadlines, results, selectors, services, transitions
 from smartapproval.cases.models import Case, CaseStatus, TaskStatus
 from smartapproval.cases.views_actions import (
     PAGE_ACTIONS,
@@ -318,7 +318,12 @@ def case_action(request: HttpRequest, number: str, verb: str) -> HttpResponse:
 
     status = 400
     error = ""
-    if form.is_valid():
+    try:
+        # Who may act is said before what to correct in the form.
+        transitions.ensure_role(request.user, verb)
+    except ServiceError as exc:
+        status, error = exc.status, exc.message
+    if not error and form.is_valid():
         try:
             action.perform(case, request.user, form)
         except ServiceError as exc:

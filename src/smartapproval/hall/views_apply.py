@@ -32,6 +32,7 @@ from smartapproval.catalogue.models import (
     ServiceItem,
 )
 from smartapproval.core.api import ServiceError
+from smartapproval.parties import selectors as party_selectors
 from smartapproval.parties.selectors import applicant_prefill
 
 log = structlog.get_logger(__name__)
@@ -189,6 +190,11 @@ class ApplyForm(MaterialsForm):
         ApplicantKind.PERSON: ("person_name", "id_number"),
         ApplicantKind.ENTERPRISE: ("enterprise_name", "uscc", "legal_representative"),
     }
+    # The form field of each kind's code.
+    KIND_CODES_FIELD = {
+        ApplicantKind.PERSON: "id_number",
+        ApplicantKind.ENTERPRISE: "uscc",
+    }
     # The form field a service error about the applicant concerns.
     SERVICE_FIELDS = {
         ApplicantKind.PERSON: {
@@ -212,14 +218,31 @@ class ApplyForm(MaterialsForm):
         *args: Any,
         item: ServiceItem,
         requirements: list[MaterialRequirement],
+        identity: tuple[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.item = item
+        self.identity = identity
         if item.applicant_scope != ApplicantScope.BOTH:
             kind = ApplicantKind(item.applicant_scope)
             self.fields["applicant_kind"].choices = [(kind.value, kind.label)]
             self.initial["applicant_kind"] = kind.value
+        if identity is not None:
+            # Online one applies in the account's own name (its real-name
+            # identity); the service refuses any other.
+            kind, code = identity
+            allowed = dict(self.fields["applicant_kind"].choices)
+            if kind in allowed:
+                self.fields["applicant_kind"].choices = [(kind, allowed[kind])]
+                self.initial["applicant_kind"] = kind
+            field = self.KIND_CODES_FIELD[kind]
+            self.fields[field].widget.attrs["readonly"] = "readonly"
+            self.fields[field].help_text = _(
+                "Your account's identity. To apply for somebody else, go to a "
+                "service window."
+            )
+            self.initial[field] = code
         for requirement in requirements:
             self.fields[f"material_{requirement.pk}"] = _material_field(
                 requirement,
@@ -232,6 +255,8 @@ class ApplyForm(MaterialsForm):
         cleaned = super().clean()
 
         kind = cleaned.get("applicant_kind")
+        if self.identity is not None and kind == self.identity[0]:
+            cleaned[self.KIND_CODES_FIELD[kind]] = self.identity[1]
         for name in self.KIND_FIELDS.get(kind, ()):
             if not (cleaned.get(name) or "").strip():
                 self.add_error(name, _("This field is required."))
@@ -330,9 +355,14 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         raise PermissionDenied
     requirements = list(item.materials.order_by("order"))
 
+    identity = party_selectors.party_own_identity(account=request.user)
     if request.method == "POST":
         form = ApplyForm(
-            request.POST, request.FILES, item=item, requirements=requirements
+            request.POST,
+            request.FILES,
+            item=item,
+            requirements=requirements,
+            identity=identity,
         )
         if form.is_valid():
             try:
@@ -352,7 +382,10 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         log.info("application_refused", item_id=item.pk)
     else:
         form = ApplyForm(
-            initial=_initial(request.user), item=item, requirements=requirements
+            initial=_initial(request.user),
+            item=item,
+            requirements=requirements,
+            identity=identity,
         )
 
     return render(

@@ -156,6 +156,64 @@ def party_of_other_account_error(*, field: str) -> ServiceError:
     )
 
 
+def party_own_identity(*, account: User) -> tuple[str, str] | None:
+    """Return the kind and code an account applies under online, if it has one.
+
+    The entry of the kind the account declares, else its most recent one.
+    """
+    persons = Person.objects.filter(account=account).order_by("-updated_at", "-pk")
+    enterprises = Enterprise.objects.filter(account=account).order_by(
+        "-updated_at", "-pk"
+    )
+    person, enterprise = persons.first(), enterprises.first()
+    if enterprise and (
+        account.applicant_kind == ApplicantKind.ENTERPRISE or person is None
+    ):
+        return ApplicantKind.ENTERPRISE, enterprise.uscc
+    if person:
+        return ApplicantKind.PERSON, person.id_number
+    return None
+
+
+def party_online_ensure_own(*, kind: str, code: str, account: User) -> None:
+    """Refuse an online application in a name the account does not hold.
+
+    An account applies online as the person or enterprise linked to it (its
+    real-name identity, recorded at sign-up or by its first application). An
+    account without any identity yet may name a code the libraries do not
+    know, which its application then records; anyone else's code, a code a
+    window recorded, or a second identity of the same kind is refused (403):
+    applying for somebody else is done at a service window, where the clerk
+    sees the ID card or the business licence.
+    """
+    party_online_ensure_claimable(kind=kind, code=code, account=account)
+    if kind == ApplicantKind.PERSON:
+        own = Person.objects.filter(account=account)
+        known = Person.objects.filter(id_number=code)
+        field = "id_number"
+    else:
+        own = Enterprise.objects.filter(account=account)
+        known = Enterprise.objects.filter(uscc=code)
+        field = "uscc"
+    if own.filter(**{field: code}).exists():
+        return
+    holds_any = (
+        Person.objects.filter(account=account).exists()
+        or Enterprise.objects.filter(account=account).exists()
+    )
+    if holds_any or known.exists():
+        raise ServiceError(
+            gettext(
+                "Online you apply in your own account's name. To apply for "
+                "somebody else, go to a service window with their ID card or "
+                "business licence."
+            ),
+            field=field,
+            code="not_own_identity",
+            status=403,
+        )
+
+
 def party_online_ensure_claimable(*, kind: str, code: str, account: User) -> None:
     """Refuse an online application whose code belongs to another account.
 

@@ -27,6 +27,9 @@ from smartapproval.cases.models import (
 from smartapproval.catalogue.models import ServiceItem
 from smartapproval.core.masking import mask_id_number, mask_phone
 
+# Reasons, notes and opinions: as long as the pages allow.
+TEXT_LIMIT = 2000
+
 
 class ErrorItemSerializer(serializers.Serializer):
     field = serializers.CharField(allow_null=True)
@@ -122,6 +125,7 @@ class CaseListSerializer(serializers.ModelSerializer):
             "promised_due",
             "legal_due",
             "due_provisional",
+            "promised_due_provisional",
         ]
 
 
@@ -423,7 +427,9 @@ class SubmitResultSerializer(CaseDetailSerializer):
 
 
 class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class EmptySerializer(serializers.Serializer):
@@ -431,21 +437,27 @@ class EmptySerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class CorrectionRequestSerializer(serializers.Serializer):
     items = serializers.ListField(
-        child=serializers.CharField(),
+        child=serializers.CharField(max_length=TEXT_LIMIT),
         required=False,
         default=list,
         help_text="Requirement ids, or free text for anything else.",
     )
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class CorrectionSupplySerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
     material = serializers.ListField(
         child=serializers.FileField(),
         required=False,
@@ -455,7 +467,9 @@ class CorrectionSupplySerializer(serializers.Serializer):
 
 class SuspendSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=PauseKind.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class ResumeSerializer(serializers.Serializer):
@@ -464,39 +478,53 @@ class ResumeSerializer(serializers.Serializer):
 
 class ExtendSerializer(serializers.Serializer):
     days = serializers.IntegerField()
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class DecideSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=Decision.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class TaskCompleteSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=TaskOutcome.choices)
-    opinion = serializers.CharField(required=False, allow_blank=True, default="")
+    opinion = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class TaskSendBackSerializer(serializers.Serializer):
     node = serializers.CharField(help_text="node_key of one of send_back_targets")
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class TaskHandOverSerializer(serializers.Serializer):
     to_user = serializers.IntegerField(help_text="id of a reviewer")
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class TaskDelegateSerializer(serializers.Serializer):
     to_user = serializers.IntegerField(help_text="id of a reviewer")
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class TaskSignersSerializer(serializers.Serializer):
     signers = serializers.ListField(
         child=serializers.IntegerField(), allow_empty=True, help_text="reviewer ids"
     )
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
 
 
 class TaskCountersignSerializer(TaskSignersSerializer):
@@ -504,4 +532,6 @@ class TaskCountersignSerializer(TaskSignersSerializer):
 
 
 class TaskUrgeSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )

@@ -20,6 +20,7 @@ from smartapproval.core.codes import (
     uscc_check_char,
 )
 from smartapproval.core.models import LimitUnit
+from smartapproval.parties.models import Person
 
 PASSWORD = "correct horse 42"
 
@@ -190,10 +191,30 @@ def all_materials(item) -> list:
     ]
 
 
+def account_for(applicant, n: int):
+    """Return the account that applies online as test person ``n``.
+
+    An account applies online only in its own name: the first person it
+    applies as becomes its identity. Another person ``n`` gets an account of
+    its own, made once per (account, n).
+    """
+    code = resident_id(n)
+    own = Person.objects.filter(account=applicant).first()
+    if own is None or own.id_number == code:
+        return applicant
+    taken = Person.objects.filter(id_number=code).select_related("account").first()
+    if taken is not None and taken.account is not None:
+        return taken.account
+    return ApplicantFactory(username=f"{applicant.username}-as-{n}")
+
+
 def submitted_case(*, item, applicant, n: int = 1, materials=None, key: str = ""):
-    """Submit a case online through the service, with every material."""
+    """Submit a case online through the service, with every material.
+
+    As the account of test person ``n`` (``account_for``).
+    """
     return services.case_submit(
-        actor=applicant,
+        actor=account_for(applicant, n),
         item=item,
         applicant=person_applicant(n),
         form_data={"purpose": "测试"},

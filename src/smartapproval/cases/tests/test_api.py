@@ -208,6 +208,16 @@ class TestActionApi:
             "errors": [{"field": "reason", "message": "请填写不予受理的理由。"}],
         }
 
+    def test_a_reason_longer_than_the_pages_allow_is_refused(self, submitted, clerk):
+        response = client_for(clerk).post(
+            url(submitted.number, "refuse"), {"reason": "理" * 2001}
+        )
+
+        assert response.status_code == 400
+        assert response.json()["field"] == "reason"
+        submitted.refresh_from_db()
+        assert submitted.status == CaseStatus.SUBMITTED
+
     def test_role_outside_the_table_is_403(self, submitted, reviewer):
         response = client_for(reviewer).post(url(submitted.number, "accept"))
 

@@ -27,11 +27,32 @@ def item20(department):
 
 def accept_on(clock, item, applicant, clerk, moment, n=1):
     clock.moment = moment
-    case = f.submitted_case(item=item, applicant=applicant, n=n, materials=[])
+    case = f.submitted_case(item=item, applicant=applicant, n=n)
     return services.case_accept(case=case, actor=clerk)
 
 
 @pytest.mark.django_db
+@pytest.mark.django_db
+def test_only_the_deadline_that_reaches_the_unpublished_year_is_provisional(
+    clock, department, applicant, clerk
+):
+    _seed([2026])
+    item = f.ServiceItemFactory(
+        department=department, legal_limit_value=20, promised_limit_value=5
+    )
+
+    case = accept_on(clock, item, applicant, clerk, clock.at(2026, 12, 4))
+
+    assert case.promised_due == D(2026, 12, 11)
+    assert case.promised_due_provisional is False
+    assert case.due_provisional is True
+    explanation = deadlines.case_deadline_explanation(case)
+    assert (explanation.promised.provisional, explanation.legal.provisional) == (
+        False,
+        True,
+    )
+
+
 def test_case4_year_without_schedule_is_provisional_then_recomputed(
     clock, item20, applicant, clerk, django_capture_on_commit_callbacks
 ):
@@ -64,6 +85,7 @@ def test_case4_year_without_schedule_is_provisional_then_recomputed(
         "legal_due": "2026-01-22",
         "promised_due": "2026-01-22",
         "due_provisional": False,
+        "promised_due_provisional": False,
         "paused_working_days": 0,
     }
     assert case.events.filter(action=CaseAction.RECOMPUTE_DEADLINE).exists()

@@ -6,7 +6,7 @@ import pytest
 from django.http import Http404
 
 from smartapproval.audit.models import AuditEntry
-from smartapproval.cases import routes, services
+from smartapproval.cases import routes, selectors, services
 from smartapproval.cases.models import CaseStatus, Decision, Task, TaskStatus
 from smartapproval.cases.tests import factories as f
 from smartapproval.core.api import ServiceError
@@ -318,5 +318,28 @@ def test_a_case_accepted_on_the_sequential_route_finishes_on_it(
     services.task_complete(task=open_task(case), actor=reviewer2, outcome="approve")
     services.task_complete(task=open_task(case), actor=approver, outcome="approve")
 
+    case.refresh_from_db()
+    assert case.decision == Decision.APPROVED
+
+
+def test_after_a_send_back_the_node_done_again_frees_the_earlier_hand(
+    item, applicant, clerk, reviewer, reviewer2, approver
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    services.task_complete(task=open_task(case), actor=reviewer, outcome="approved")
+    services.task_send_back(
+        task=open_task(case), actor=reviewer2, node_key="review", reason="补充核查"
+    )
+    # 审查 again, by another reviewer this time.
+    services.task_complete(task=open_task(case), actor=approver, outcome="approved")
+    services.task_complete(task=open_task(case), actor=reviewer2, outcome="approved")
+
+    # The first 审查 no longer stands: its reviewer takes 审批, which would
+    # otherwise be left to nobody in a department of three.
+    approve = open_task(case)
+    assert approve.node_key == "approve"
+    assert not selectors.task_excluded_for_user(task=approve, user=reviewer)
+    assert [t.pk for t in selectors.task_inbox_for_user(user=reviewer)] == [approve.pk]
+    services.task_complete(task=approve, actor=reviewer, outcome="approved")
     case.refresh_from_db()
     assert case.decision == Decision.APPROVED

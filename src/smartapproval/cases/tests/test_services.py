@@ -313,7 +313,7 @@ class TestApplicantLibrary:
         # The check before the number passes (as when two requests race);
         # the library refuses under its row lock and the number is voided.
         with (
-            mock.patch("smartapproval.parties.selectors.party_online_ensure_claimable"),
+            mock.patch("smartapproval.parties.selectors.party_online_ensure_own"),
             pytest.raises(ServiceError) as error,
         ):
             submit(item, other_applicant, name="冒名者")
@@ -322,7 +322,7 @@ class TestApplicantLibrary:
         assert Person.objects.get(id_number=f.resident_id(1)).name == "王五"
         assert VoidCaseNumber.objects.count() == 1
 
-    def test_entry_known_from_the_window_is_not_changed_by_an_online_case(
+    def test_an_online_case_in_a_name_the_window_recorded_is_refused(
         self, item, clerk, applicant
     ):
         services.case_register(
@@ -333,20 +333,29 @@ class TestApplicantLibrary:
             materials=[],
         )
 
-        case = submit(item, applicant, n=4, name="王小五", address="网上填写地址").case
+        with pytest.raises(ServiceError) as refused:
+            submit(item, applicant, n=4, name="王小五", address="网上填写地址")
 
+        assert (refused.value.status, refused.value.field) == (403, "applicant.code")
+        assert "窗口" in refused.value.message
         person = Person.objects.get(id_number=f.resident_id(4))
         assert (person.name, person.address, person.account) == (
             "王五",
             "窗口登记地址",
             None,
         )
-        # The case keeps what was typed.
-        assert (case.applicant_name, case.applicant_address) == (
-            "王小五",
-            "网上填写地址",
-        )
-        assert case.person == person
+        assert not Case.objects.filter(applicant_account=applicant).exists()
+
+    def test_an_account_applies_online_only_in_its_own_name(self, item, applicant):
+        submit(item, applicant, n=1)
+
+        # A second person, unknown to the libraries, is not claimed either.
+        with pytest.raises(ServiceError) as refused:
+            submit(item, applicant, n=2, name="别人")
+
+        assert (refused.value.status, refused.value.field) == (403, "applicant.code")
+        assert not Person.objects.filter(id_number=f.resident_id(2)).exists()
+        assert submit(item, applicant, n=1).created
 
     def test_window_registration_updates_an_entry_of_an_account(
         self, item, clerk, applicant
@@ -423,6 +432,20 @@ class TestRegister:
 
 
 class TestAccept:
+    def test_a_case_missing_required_materials_is_not_accepted(
+        self, item, applicant, clerk
+    ):
+        case = submit(item, applicant, materials=[]).case
+
+        with pytest.raises(ServiceError) as refused:
+            services.case_accept(case=case, actor=clerk)
+
+        assert (refused.value.status, refused.value.field) == (409, "materials")
+        assert "申请书、身份证明" in refused.value.message
+        case.refresh_from_db()
+        assert (case.status, case.accepted_at) == (CaseStatus.SUBMITTED, None)
+        assert not case.tasks.exists()
+
     def test_accept_starts_the_clock_and_the_route(self, item, applicant, clerk, clock):
         case = submit(item, applicant).case
 

@@ -198,7 +198,7 @@ def test_case_list_finds_by_number_or_applicant_name_within_scope(
 ):
     first = f.submitted_case(item=item, applicant=applicant, n=1)
     second = services.case_submit(
-        actor=applicant,
+        actor=f.ApplicantFactory(),
         item=item,
         applicant=f.person_applicant(2, name="赵敏"),
         form_data={},
@@ -738,3 +738,16 @@ def test_applicant_timeline_names_each_review_step_without_opinions(
     assert "办理环节：审查" in html
     assert "办理环节：审核" in html
     assert "内部意见" not in html
+
+
+def test_an_action_the_role_may_not_take_says_so_before_the_form(
+    client, item, applicant, clerk
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    client.force_login(clerk)
+
+    response = client.post(action_url(case, "decide"), {})
+
+    assert response.status_code == 403
+    assert "您的角色不能执行" in page(response)
+    assert fresh(case).status == CaseStatus.IN_REVIEW

@@ -75,6 +75,17 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(_("You are not allowed to do this."))
     elif isinstance(exc, exceptions.ParseError):
         exc = exceptions.ParseError(_parse_error_message(exc))
+    elif isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith(
+        "CSRF Failed"
+    ):
+        # A session client without the CSRF token; DRF says so in English.
+        exc = exceptions.PermissionDenied(
+            _(
+                "The request lacks its security token (CSRF): reload the page, "
+                "or authenticate with a token."
+            ),
+            code="csrf_failed",
+        )
 
     response = drf_exception_handler(exc, context)
     if response is None:

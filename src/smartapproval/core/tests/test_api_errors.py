@@ -119,6 +119,8 @@ def test_session_api_post_still_needs_the_csrf_token():
 
     assert client.get("/api/v1/accounts/me/").status_code == 200
     assert without.status_code == 403
-    assert "CSRF" in without.json()["message"]
+    assert without.json()["message"] == (
+        "请求缺少安全令牌（CSRF）：请刷新页面，或使用令牌认证。"
+    )
     # Past the CSRF check: the view simply has no POST.
     assert with_token.status_code == 405

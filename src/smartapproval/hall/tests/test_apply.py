@@ -196,9 +196,27 @@ def test_the_same_content_again_without_a_key_warns_of_a_duplicate(
     assert any("可能重复提交" in message for message in flash(again))
 
 
-def test_a_wrong_id_number_keeps_the_values_and_says_what_is_wrong(
+def test_an_account_applies_in_its_own_name_whatever_the_form_says(
     client, item, applicant
 ):
+    client.force_login(applicant)
+    html = page(client.get(apply_url(item)))
+    field = html.split('name="id_number"')[1].split(">")[0]
+    assert "readonly" in field
+
+    response = client.post(
+        apply_url(item), form_data(item, id_number=f.resident_id(8), person_name="别人")
+    )
+
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.applicant_code == f.resident_id(7)
+    assert case.applicant_account == applicant
+
+
+def test_a_wrong_id_number_keeps_the_values_and_says_what_is_wrong(client, item):
+    # An account without an identity yet types its own.
+    applicant = f.ApplicantFactory(name="王五", phone="13900139000")
     client.force_login(applicant)
     wrong = f.resident_id(7)[:-1] + ("0" if f.resident_id(7)[-1] != "0" else "1")
 
@@ -284,7 +302,7 @@ def test_an_enterprise_applies_with_its_credit_code(client, item):
 
 
 def test_my_cases_links_each_case_to_its_page(client, item, applicant):
-    case = f.submitted_case(item=item, applicant=applicant)
+    case = f.submitted_case(item=item, applicant=applicant, n=7)
     client.force_login(applicant)
 
     html = page(client.get(reverse("hall:my_cases")))
@@ -293,7 +311,7 @@ def test_my_cases_links_each_case_to_its_page(client, item, applicant):
 
 
 def test_case_page_shows_status_timeline_materials_in_chinese(client, item, applicant):
-    case = f.submitted_case(item=item, applicant=applicant)
+    case = f.submitted_case(item=item, applicant=applicant, n=7)
     client.force_login(applicant)
 
     response = client.get(case_url(case))
@@ -311,7 +329,7 @@ def test_case_page_shows_status_timeline_materials_in_chinese(client, item, appl
 
 
 def test_another_applicants_case_and_staff_get_404(client, item, applicant, clerk):
-    case = f.submitted_case(item=item, applicant=applicant)
+    case = f.submitted_case(item=item, applicant=applicant, n=7)
 
     client.force_login(f.ApplicantFactory())
     stranger = client.get(case_url(case))
@@ -330,7 +348,7 @@ def test_another_applicants_case_and_staff_get_404(client, item, applicant, cler
 def test_accepted_case_page_shows_the_deadline_and_its_explanation(
     client, item, applicant, clerk
 ):
-    case = f.submitted_case(item=item, applicant=applicant)
+    case = f.submitted_case(item=item, applicant=applicant, n=7)
     services.case_accept(case=case, actor=clerk)
     client.force_login(applicant)
 
@@ -344,7 +362,7 @@ def test_accepted_case_page_shows_the_deadline_and_its_explanation(
 def test_correction_lists_every_material_and_takes_the_files(
     client, item, applicant, clerk
 ):
-    case = f.submitted_case(item=item, applicant=applicant, materials=[])
+    case = f.submitted_case(item=item, applicant=applicant, n=7, materials=[])
     services.case_request_correction(
         case=case, actor=clerk, items=["加盖公章的营业执照"], note="请一次补齐"
     )
@@ -375,7 +393,7 @@ def test_correction_lists_every_material_and_takes_the_files(
 def test_correction_without_a_listed_file_is_refused_and_changes_nothing(
     client, item, applicant, clerk
 ):
-    case = f.submitted_case(item=item, applicant=applicant, materials=[])
+    case = f.submitted_case(item=item, applicant=applicant, n=7, materials=[])
     services.case_request_correction(case=case, actor=clerk)
     client.force_login(applicant)
     first = item.materials.get(order=1)
@@ -392,7 +410,7 @@ def test_correction_without_a_listed_file_is_refused_and_changes_nothing(
 
 
 def test_withdraw_asks_first_then_withdraws(client, item, applicant):
-    case = f.submitted_case(item=item, applicant=applicant)
+    case = f.submitted_case(item=item, applicant=applicant, n=7)
     client.force_login(applicant)
     url = reverse("hall:case_withdraw", args=[case.number])
 
@@ -408,7 +426,7 @@ def test_withdraw_asks_first_then_withdraws(client, item, applicant):
 
 
 def test_withdrawing_twice_answers_409(client, item, applicant):
-    case = f.submitted_case(item=item, applicant=applicant)
+    case = f.submitted_case(item=item, applicant=applicant, n=7)
     client.force_login(applicant)
     url = reverse("hall:case_withdraw", args=[case.number])
 
@@ -422,7 +440,7 @@ def test_withdrawing_twice_answers_409(client, item, applicant):
 def test_progress_lookup_finds_a_real_case_and_shows_its_timeline(
     client, item, applicant, clerk
 ):
-    case = f.submitted_case(item=item, applicant=applicant)
+    case = f.submitted_case(item=item, applicant=applicant, n=7)
     services.case_accept(case=case, actor=clerk)
 
     response = client.post(

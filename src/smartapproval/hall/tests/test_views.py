@@ -448,7 +448,7 @@ def test_phone_cards_keep_every_line_of_a_value_in_the_value_column(
         applicant_code="91511602345678908X",
     )
     case.promised_due = date(2026, 12, 20)
-    case.due_provisional = True
+    case.due_provisional = case.promised_due_provisional = True
     case.save()
     client = Client()
     client.force_login(user)
