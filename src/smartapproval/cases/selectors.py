@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils.translation import gettext
 
 from smartapproval.accounts.models import Role, User
-from smartapproval.cases import deadlines, transitions
+from smartapproval.cases import commitments, deadlines, transitions
 from smartapproval.cases.models import (
     Case,
     CaseAction,
@@ -22,6 +22,7 @@ from smartapproval.cases.models import (
     CaseMaterial,
     CaseStatus,
     Task,
+    TaskKind,
     TaskStatus,
 )
 from smartapproval.core import deadlines as workdays
@@ -99,9 +100,12 @@ def task_get_for_user(*, user: User | None, pk: int) -> Task:
 
 
 def _done_elsewhere_by(user: User) -> QuerySet[Task]:
-    """Tasks ``user`` completed at another node of the outer task's case."""
+    """Review tasks ``user`` completed at another node of the outer task's case."""
     return Task.objects.filter(
-        case=OuterRef("case"), status=TaskStatus.DONE, completed_by=user
+        case=OuterRef("case"),
+        kind=TaskKind.REVIEW,
+        status=TaskStatus.DONE,
+        completed_by=user,
     ).exclude(node_key=OuterRef("node_key"))
 
 
@@ -110,12 +114,19 @@ def task_excluded_for_user(*, task: Task, user: User | None) -> bool:
 
     A person who completed one node of a case's route may not complete
     another node of it; the same node again (after a return) is theirs.
+    The verification of a commitment, after the decision, is not a node of
+    the route.
     """
     if not _is_user(user):
         return True
+    if task.kind != TaskKind.REVIEW:
+        return False
     return (
         Task.objects.filter(
-            case_id=task.case_id, status=TaskStatus.DONE, completed_by=user
+            case_id=task.case_id,
+            kind=TaskKind.REVIEW,
+            status=TaskStatus.DONE,
+            completed_by=user,
         )
         .exclude(node_key=task.node_key)
         .exists()
@@ -139,7 +150,9 @@ def task_inbox_for_user(*, user: User | None) -> list[Task]:
     if user.sees_all_departments:
         pass
     elif transitions.role_may(user.role, CaseAction.COMPLETE_TASK):
-        tasks = tasks.exclude(Exists(_done_elsewhere_by(user)))
+        tasks = tasks.exclude(
+            Q(kind=TaskKind.REVIEW) & Exists(_done_elsewhere_by(user))
+        )
     else:
         return []
 
@@ -224,12 +237,17 @@ def material_get_for_user(*, user: User | None, pk: int) -> CaseMaterial:
 
 
 def case_missing_materials(case: Case) -> list[dict]:
-    """List the required materials of the item the case has no file for."""
+    """List the required materials of the item the case has no file for.
+
+    Materials that may be deferred (容缺) are not listed, nor those the
+    case's notify-and-commit statement replaces.
+    """
     supplied = set(
         case.materials.exclude(requirement__isnull=True).values_list(
             "requirement_id", flat=True
         )
     )
+    supplied |= commitments.replaced_requirement_ids(case)
     return [
         {"requirement_id": req.pk, "name": req.name}
         for req in case.item.materials.filter(required=True, deferrable=False)
