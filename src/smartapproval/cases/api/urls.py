@@ -30,4 +30,9 @@ urlpatterns = [
         views.TaskCompleteView.as_view(),
         name="task-complete",
     ),
+    path(
+        "tasks/<int:pk>/verify/",
+        views.TaskVerifyView.as_view(),
+        name="task-verify",
+    ),
 ]
