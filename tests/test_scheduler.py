@@ -111,3 +111,31 @@ def test_nightly_task_succeeds_when_enqueued_as_the_scheduler_does():
     result = import_string(job.path).enqueue()
 
     assert result.status == TaskResultStatus.SUCCESSFUL
+
+
+def test_deferral_job_fires_just_after_midnight_beijing_time():
+    scheduler = scheduler_build()
+    job = scheduler.get_job("enforce_deferral_commitments")
+
+    after = datetime(2024, 9, 14, 12, 0, tzinfo=BEIJING)
+    fire = job.trigger.get_next_fire_time(None, after)
+
+    assert fire == datetime(2024, 9, 15, 0, 5, tzinfo=BEIJING)
+
+
+@pytest.mark.django_db
+def test_deferral_task_succeeds_when_enqueued_as_the_scheduler_does():
+    (job,) = [
+        job for job in PERIODIC_JOBS if job.name == "enforce_deferral_commitments"
+    ]
+
+    result = import_string(job.path).enqueue()
+
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == {
+        "seen": 0,
+        "suspended": 0,
+        "returned": 0,
+        "voided": 0,
+        "failed": 0,
+    }

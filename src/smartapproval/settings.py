@@ -183,6 +183,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SMARTAPPROVAL_REGION_CODE = env("SMARTAPPROVAL_REGION_CODE", "511602")
 # Working days left at which a case or task turns yellow.
 SMARTAPPROVAL_WARNING_DAYS = env("SMARTAPPROVAL_WARNING_DAYS", 2)
+# 容缺受理: working days after the promised day for the deferred materials
+# before the application is returned (退件).
+SMARTAPPROVAL_DEFERRAL_CUTOFF_DAYS = env("SMARTAPPROVAL_DEFERRAL_CUTOFF_DAYS", 15)
 SMARTAPPROVAL_CATALOGUE_DIR = env("SMARTAPPROVAL_CATALOGUE_DIR", "")
 # The address printed in QR codes of decisions and e-licences.
 SMARTAPPROVAL_PUBLIC_URL = env("SMARTAPPROVAL_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -235,6 +238,12 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "smartapproval.cases.models.TaskStatus",
         "ItemStatusEnum": "smartapproval.catalogue.models.ItemStatus",
         "LimitUnitEnum": "smartapproval.core.models.LimitUnit",
+        "TaskKindEnum": "smartapproval.cases.models.TaskKind",
+        "SignerKindEnum": "smartapproval.cases.models.SignerKind",
+        "CommitmentKindEnum": "smartapproval.cases.models.CommitmentKind",
+        "TaskOutcomeEnum": "smartapproval.cases.models.TaskOutcome",
+        "VerificationOutcomeEnum": "smartapproval.cases.models.VerificationOutcome",
+        "TaskRecordedOutcomeEnum": "smartapproval.cases.models.TASK_OUTCOME_CHOICES",
     },
 }
 

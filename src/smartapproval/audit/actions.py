@@ -33,6 +33,8 @@ ACTION_LABELS = {
     "person_changed": _("Person changed"),
     "enterprise_created": _("Enterprise recorded"),
     "enterprise_changed": _("Enterprise changed"),
+    "person_violation_recorded": _("Violation recorded against a person"),
+    "enterprise_violation_recorded": _("Violation recorded against an enterprise"),
     # Cases.
     "case_submitted": _("Case submitted"),
     "case_materials_added": _("Materials added"),
@@ -52,6 +54,17 @@ ACTION_LABELS = {
     "case_deadline_recomputed": _("Deadline recomputed"),
     "task_completed": _("Review task completed"),
     "task_due_recomputed": _("Task deadline recomputed"),
+    # Commitments: conditional acceptance and notify-and-commit.
+    "case_accepted_conditionally": _("Case accepted with deferred materials"),
+    "case_deferred_materials_supplied": _("Deferred materials supplied"),
+    "case_returned": _("Application returned"),
+    "case_commitment_verified": _("Commitment verified"),
+    "commitment_recorded": _("Commitment recorded"),
+    "commitment_fulfilled": _("Commitment fulfilled"),
+    "commitment_lapsed": _("Commitment not kept in time"),
+    "commitment_voided": _("Commitment no longer needed"),
+    "verification_task_opened": _("Verification task opened"),
+    "verification_completed": _("Verification completed"),
 }
 
 

@@ -13,6 +13,8 @@ from smartapproval.cases.models import (
     CaseMaterial,
     CaseNumberSequence,
     CasePause,
+    Commitment,
+    CommitmentMaterial,
     Task,
     VoidCaseNumber,
 )
@@ -47,7 +49,40 @@ class CaseMaterialInline(ReadOnlyAdminMixin, admin.TabularInline):
 class TaskInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Task
     extra = 0
-    fields = ["name", "department", "status", "started_on", "due_on", "outcome"]
+    fields = [
+        "kind",
+        "name",
+        "department",
+        "status",
+        "started_on",
+        "due_on",
+        "outcome",
+    ]
+    readonly_fields = fields
+
+
+class CommitmentInline(ReadOnlyAdminMixin, admin.StackedInline):
+    model = Commitment
+    extra = 0
+    fields = [
+        "kind",
+        "status",
+        "statement",
+        "due_on",
+        "recorded_by",
+        "created_at",
+        "pause",
+        "closed_on",
+        "outcome_note",
+    ]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class CommitmentMaterialInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CommitmentMaterial
+    extra = 0
+    fields = ["name", "requirement", "supplied_on", "material"]
     readonly_fields = fields
 
 
@@ -75,7 +110,13 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["number"]
     list_select_related = ["item", "department"]
     date_hierarchy = "submitted_at"
-    inlines = [CasePauseInline, CaseMaterialInline, TaskInline, CaseEventInline]
+    inlines = [
+        CasePauseInline,
+        CaseMaterialInline,
+        CommitmentInline,
+        TaskInline,
+        CaseEventInline,
+    ]
     fields = [
         "number",
         "item",
@@ -119,10 +160,42 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return mask_phone(case.contact_phone)
 
 
+@admin.register(Commitment)
+class CommitmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """容缺 promises and 告知承诺 statements; they change through the services."""
+
+    list_display = ["case", "kind", "status", "due_on", "closed_on"]
+    list_filter = ["kind", "status"]
+    search_fields = ["case__number"]
+    list_select_related = ["case"]
+    fields = [
+        "case",
+        "kind",
+        "status",
+        "statement",
+        "due_on",
+        "recorded_by",
+        "created_at",
+        "pause",
+        "closed_on",
+        "outcome_note",
+    ]
+    readonly_fields = fields
+    inlines = [CommitmentMaterialInline]
+
+
 @admin.register(Task)
 class TaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["case", "name", "department", "status", "due_on", "outcome"]
-    list_filter = ["status", "department"]
+    list_display = [
+        "case",
+        "kind",
+        "name",
+        "department",
+        "status",
+        "due_on",
+        "outcome",
+    ]
+    list_filter = ["kind", "status", "department"]
     search_fields = ["case__number"]
     list_select_related = ["case", "department"]
 

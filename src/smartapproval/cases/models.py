@@ -103,6 +103,22 @@ class CaseAction(models.TextChoices):
         "recompute_deadline",
         pgettext_lazy("case action", "Recompute deadline"),
     )
+    ACCEPT_CONDITIONALLY = (
+        "accept_conditionally",
+        pgettext_lazy("case action", "Accept with deferred materials"),
+    )
+    SUPPLY_DEFERRED = (
+        "supply_deferred",
+        pgettext_lazy("case action", "Supply deferred materials"),
+    )
+    RETURN = (
+        "return_application",
+        pgettext_lazy("case action", "Return the application"),
+    )
+    VERIFY_COMMITMENT = (
+        "verify_commitment",
+        pgettext_lazy("case action", "Verify the commitment"),
+    )
 
 
 class Case(models.Model):
@@ -462,10 +478,46 @@ class SignMode(models.TextChoices):
     ANY = "any", pgettext_lazy("sign mode", "Countersign: any one may sign")
 
 
+class VerificationOutcome(models.TextChoices):
+    """What the check of a notify-and-commit case found (核查结果)."""
+
+    CONFIRMED = (
+        "commitment_confirmed",
+        pgettext_lazy("task outcome", "Commitment confirmed"),
+    )
+    FALSE = "commitment_false", pgettext_lazy("task outcome", "Commitment false")
+
+
+# A task's outcome: a review answer or a verification finding.
+TASK_OUTCOME_CHOICES = [*TaskOutcome.choices, *VerificationOutcome.choices]
+
+
+class TaskKind(models.TextChoices):
+    """Why a task waits in an inbox.
+
+    Review tasks are the steps of the review route, opened and read by the
+    routes; a verification task checks a notify-and-commit case after its
+    approval and never stands in the way of the result or the closing.
+    """
+
+    REVIEW = "review", pgettext_lazy("task kind", "Review step")
+    VERIFICATION = (
+        "verification",
+        pgettext_lazy("task kind", "Verification of a commitment"),
+    )
+
+
 class Task(models.Model):
     """A piece of work on a case waiting in a department's inbox."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(
+        _("kind"),
+        max_length=20,
+        choices=TaskKind.choices,
+        default=TaskKind.REVIEW,
+        db_index=True,
+    )
     node_key = models.CharField(_("node"), max_length=60)
     name = models.CharField(_("name"), max_length=100)
     department = models.ForeignKey(
@@ -511,7 +563,10 @@ class Task(models.Model):
         related_name="+",
     )
     outcome = models.CharField(
-        _("outcome"), max_length=30, choices=TaskOutcome.choices, blank=True
+        _("outcome"),
+        max_length=30,
+        choices=TASK_OUTCOME_CHOICES,
+        blank=True,
     )
     opinion = models.TextField(_("opinion"), blank=True)
     # Tasks of a BPMN route: the engine task mirrored, the parallel branch
@@ -559,6 +614,123 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.name}"
+
+
+class CommitmentKind(models.TextChoices):
+    DEFERRAL = "deferral", pgettext_lazy("commitment kind", "Conditional acceptance")
+    NOTIFICATION = "notification", pgettext_lazy("commitment kind", "Notify and commit")
+
+
+class CommitmentStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("commitment status", "Open")
+    FULFILLED = "fulfilled", pgettext_lazy("commitment status", "Fulfilled")
+    LAPSED = "lapsed", pgettext_lazy("commitment status", "Not kept in time")
+    FALSE = "false", pgettext_lazy("commitment status", "Found false")
+    VOID = "void", pgettext_lazy("commitment status", "No longer needed")
+
+
+class Commitment(models.Model):
+    """The applicant's written promise a case goes ahead on (承诺).
+
+    Under conditional acceptance (容缺受理) the applicant promises to supply
+    the listed secondary materials by ``due_on``; the case is accepted
+    without them, paused if the day passes and returned (退件) if they are
+    still missing at the cut-off. Under notify-and-commit (告知承诺制) the
+    applicant commits to meeting the conditions the listed materials would
+    prove; the lead department verifies the commitment after an approval.
+    ``statement`` is the text the applicant agreed to, kept as it was shown.
+    """
+
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="commitments",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=CommitmentKind.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=CommitmentStatus.choices,
+        default=CommitmentStatus.OPEN,
+        db_index=True,
+    )
+    statement = models.TextField(_("commitment statement"))
+    due_on = models.DateField(_("materials due by"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The pause a missed deadline started; the case resumes from it when the
+    # last material arrives.
+    pause = models.ForeignKey(
+        CasePause,
+        verbose_name=_("pause"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    closed_on = models.DateField(_("settled on"), null=True, blank=True)
+    outcome_note = models.TextField(_("outcome"), blank=True)
+
+    class Meta:
+        verbose_name = _("commitment")
+        verbose_name_plural = _("commitments")
+        ordering = ["case", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind"], name="commitment_one_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.kind}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == CommitmentStatus.OPEN
+
+
+class CommitmentMaterial(models.Model):
+    """A material a commitment defers or replaces, with when it came in."""
+
+    commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="materials"
+    )
+    requirement = models.ForeignKey(
+        MaterialRequirement,
+        verbose_name=_("requirement"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The requirement's name as it stood: an item's new version replaces
+    # its requirement rows.
+    name = models.CharField(_("name"), max_length=300)
+    supplied_on = models.DateField(_("supplied on"), null=True, blank=True)
+    material = models.ForeignKey(
+        CaseMaterial,
+        verbose_name=_("file"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("committed material")
+        verbose_name_plural = _("committed materials")
+        ordering = ["commitment", "requirement__order", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class SignerKind(models.TextChoices):

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils.translation import gettext
 
 from smartapproval.accounts.models import Role, User
-from smartapproval.cases import deadlines, transitions
+from smartapproval.cases import commitments, deadlines, transitions
 from smartapproval.cases.models import (
     Case,
     CaseAction,
@@ -23,6 +23,7 @@ from smartapproval.cases.models import (
     CaseStatus,
     SignerStatus,
     Task,
+    TaskKind,
     TaskSigner,
     TaskStatus,
 )
@@ -160,10 +161,13 @@ def _standing(tasks: QuerySet[Task]) -> QuerySet[Task]:
 
 
 def _done_elsewhere_by(user: User) -> QuerySet[Task]:
-    """Tasks ``user`` completed at another node of the outer task's case."""
+    """Review tasks ``user`` completed at another node of the outer task's case."""
     return _standing(
         Task.objects.filter(
-            case=OuterRef("case"), status=TaskStatus.DONE, completed_by=user
+            case=OuterRef("case"),
+            kind=TaskKind.REVIEW,
+            status=TaskStatus.DONE,
+            completed_by=user,
         ).exclude(node_key=OuterRef("node_key"))
     )
 
@@ -173,13 +177,19 @@ def task_excluded_for_user(*, task: Task, user: User | None) -> bool:
 
     A person whose completion of one node of a case still stands may not
     complete another node of it; the same node again (after a return) is
-    theirs.
+    theirs. The verification of a commitment, after the decision, is not a
+    node of the route.
     """
     if not _is_user(user):
         return True
+    if task.kind != TaskKind.REVIEW:
+        return False
     return _standing(
         Task.objects.filter(
-            case_id=task.case_id, status=TaskStatus.DONE, completed_by=user
+            case_id=task.case_id,
+            kind=TaskKind.REVIEW,
+            status=TaskStatus.DONE,
+            completed_by=user,
         ).exclude(node_key=task.node_key)
     ).exists()
 
@@ -207,9 +217,9 @@ def task_inbox_for_user(*, user: User | None) -> list[Task]:
         # A task transferred or delegated to a colleague is theirs alone,
         # unless the user is asked to sign it.
         theirs = Q(assignee__isnull=True) | Q(assignee=user) | Q(delegate=user)
-        tasks = tasks.exclude(Exists(_done_elsewhere_by(user))).filter(
-            theirs | Exists(signing)
-        )
+        tasks = tasks.exclude(
+            Q(kind=TaskKind.REVIEW) & Exists(_done_elsewhere_by(user))
+        ).filter(theirs | Exists(signing))
     else:
         return []
 
@@ -316,12 +326,17 @@ def material_get_for_user(*, user: User | None, pk: int) -> CaseMaterial:
 
 
 def case_missing_materials(case: Case) -> list[dict]:
-    """List the required materials of the item the case has no file for."""
+    """List the required materials of the item the case has no file for.
+
+    Materials that may be deferred (容缺) are not listed, nor those the
+    case's notify-and-commit statement replaces.
+    """
     supplied = set(
         case.materials.exclude(requirement__isnull=True).values_list(
             "requirement_id", flat=True
         )
     )
+    supplied |= commitments.replaced_requirement_ids(case)
     return [
         {"requirement_id": req.pk, "name": req.name}
         for req in case.item.materials.filter(required=True, deferrable=False)

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -27,6 +28,7 @@ from django.utils.translation import gettext
 from smartapproval.accounts.models import ApplicantKind, Role, User
 from smartapproval.audit.services import audit_record
 from smartapproval.cases import (
+    commitments,
     deadlines,
     numbering,
     parallel,
@@ -37,6 +39,7 @@ from smartapproval.cases import (
     uploads,
 )
 from smartapproval.cases.models import (
+    CLOCK_STATUSES,
     OUTCOMES_NEEDING_OPINION,
     Case,
     CaseAction,
@@ -45,20 +48,31 @@ from smartapproval.cases.models import (
     CasePause,
     CaseStatus,
     Channel,
+    Commitment,
+    CommitmentKind,
+    CommitmentMaterial,
+    CommitmentStatus,
     Decision,
     PauseKind,
+    ResultDocument,
     SignerKind,
     SignerStatus,
     SignMode,
     Task,
     TaskActionKind,
+    TaskKind,
     TaskLog,
     TaskOutcome,
     TaskSigner,
     TaskStatus,
+    VerificationOutcome,
 )
 from smartapproval.cases.uploads import MaterialUpload
-from smartapproval.catalogue.models import ApplicantScope, ServiceItem
+from smartapproval.catalogue.models import (
+    ApplicantScope,
+    MaterialRequirement,
+    ServiceItem,
+)
 from smartapproval.core import codes
 from smartapproval.core import deadlines as workdays
 from smartapproval.core.api import ServiceError
@@ -95,6 +109,10 @@ AUDIT_ACTIONS: dict[str, str] = {
     A.CLOSE: "case_closed",
     A.WITHDRAW: "case_withdrawn",
     A.TERMINATE: "case_terminated",
+    A.ACCEPT_CONDITIONALLY: "case_accepted_conditionally",
+    A.SUPPLY_DEFERRED: "case_deferred_materials_supplied",
+    A.RETURN: "case_returned",
+    A.VERIFY_COMMITMENT: "case_commitment_verified",
 }
 
 
@@ -395,6 +413,7 @@ def _fingerprint(
     applicant: dict,
     form_data: dict,
     checked: list[uploads.CheckedUpload],
+    notify_commit: bool = False,
 ) -> str:
     content = {
         "item": item.pk,
@@ -404,6 +423,8 @@ def _fingerprint(
             [c.requirement.pk if c.requirement else 0, c.sha256] for c in checked
         ),
     }
+    if notify_commit:
+        content["notify_commit"] = True
     raw = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -484,6 +505,71 @@ def _applicant_record(
         raise
 
 
+def _notify_violation_error() -> ServiceError:
+    return ServiceError(
+        gettext(
+            "The applicant has a violation on record: notify-and-commit is not "
+            "available; submit the materials instead."
+        ),
+        field="notify_commit",
+        code="applicant_has_violation",
+        status=409,
+    )
+
+
+def _notify_requirements(item: ServiceItem, applicant: dict) -> list:
+    """Check a choice of notify-and-commit; return the materials it replaces."""
+    requirements = commitments.notify_requirements(item)
+    if not requirements:
+        raise ServiceError(
+            gettext("This service does not offer notify-and-commit."),
+            field="notify_commit",
+            code="notify_commit_not_offered",
+        )
+    if party_selectors.party_violation_on_record(
+        kind=applicant["kind"], code=applicant["code"]
+    ):
+        raise _notify_violation_error()
+    return requirements
+
+
+def _notify_commitment_record(
+    *,
+    case: Case,
+    actor: User,
+    party: Person | Enterprise,
+    requirements: list[MaterialRequirement],
+) -> Commitment:
+    """Keep the notify-and-commit statement the applicant agreed to."""
+    # Checked again on the locked library entry.
+    if party.has_violation:
+        raise _notify_violation_error()
+
+    commitment = Commitment.objects.create(
+        case=case,
+        kind=CommitmentKind.NOTIFICATION,
+        statement=commitments.notify_statement(case.item),
+        recorded_by=actor,
+    )
+    CommitmentMaterial.objects.bulk_create(
+        CommitmentMaterial(commitment=commitment, requirement=req, name=req.name)
+        for req in requirements
+    )
+    audit_record(
+        actor=actor,
+        action="commitment_recorded",
+        target=commitment,
+        after={
+            "case": case.number,
+            "kind": commitment.kind,
+            "materials": [req.pk for req in requirements],
+        },
+        note=commitment.statement,
+    )
+
+    return commitment
+
+
 def _case_create(
     *,
     actor: User,
@@ -497,6 +583,7 @@ def _case_create(
     registered_by: User | None,
     action: str,
     licence_materials: dict[int, int] | None = None,
+    notify_commit: bool = False,
 ) -> SubmitResult:
     # Check everything before a number is taken or a file is stored.
     _ensure_item_open(item)
@@ -518,6 +605,7 @@ def _case_create(
             log.info("case_submission_replayed", case_id=existing.pk)
             return SubmitResult(case=existing, created=False)
 
+    replaced = _notify_requirements(item, cleaned) if notify_commit else []
     # Only the account's own identity, checked before a number is taken.
     if action == A.SUBMIT and account is not None:
         try:
@@ -528,7 +616,7 @@ def _case_create(
             error.field = "applicant.code"
             raise
 
-    fingerprint = _fingerprint(item, cleaned, form_data, checked)
+    fingerprint = _fingerprint(item, cleaned, form_data, checked, bool(replaced))
     duplicate = not key and _recent_duplicate(
         item=item, account=account, code=cleaned["code"], fingerprint=fingerprint
     )
@@ -554,6 +642,7 @@ def _case_create(
                 action=action,
                 stored=stored,
                 licence_materials=licence_materials or {},
+                notify_replaced=replaced,
             )
     except IntegrityError:
         uploads.stored_files_remove(stored)
@@ -603,6 +692,7 @@ def _case_insert(
     action: str,
     stored: list[str],
     licence_materials: dict[int, int],
+    notify_replaced: list[MaterialRequirement],
 ) -> Case:
     # The case row goes first: a concurrent twin with the same key waits on
     # its unique index here, before anything else is written.
@@ -637,6 +727,10 @@ def _case_insert(
     else:
         case.enterprise = party
         case.save(update_fields=["enterprise"])
+    if notify_replaced:
+        _notify_commitment_record(
+            case=case, actor=actor, party=party, requirements=notify_replaced
+        )
 
     for upload in checked:
         uploads.material_store(case=case, checked=upload, actor=actor, stored=stored)
@@ -660,6 +754,7 @@ def _case_insert(
             "channel": channel,
             "materials": len(checked),
             **({"licences": len(licence_materials)} if licence_materials else {}),
+            **({"notify_commit": True} if notify_replaced else {}),
         },
     )
     return case
@@ -675,6 +770,7 @@ def case_submit(
     idempotency_key: str = "",
     channel: str = Channel.ONLINE,
     licence_materials: dict[int, int] | None = None,
+    notify_commit: bool = False,
 ) -> SubmitResult:
     """Submit an application online for ``item`` on the applicant's account.
 
@@ -695,6 +791,10 @@ def case_submit(
     of the applicant's own valid e-licences, which then stands in for that
     material (``results.result_material_attach``); another holder's or a
     revoked licence is refused and nothing is submitted.
+
+    ``notify_commit`` True is the applicant's choice to commit instead of
+    proving (告知承诺制), where the item offers it: the statement is kept
+    with the case and the materials it replaces are no longer required.
     """
     transitions.ensure_role(actor, A.SUBMIT)
 
@@ -710,6 +810,7 @@ def case_submit(
         registered_by=None,
         action=A.SUBMIT,
         licence_materials=licence_materials,
+        notify_commit=notify_commit,
     )
 
 
@@ -722,12 +823,14 @@ def case_register(
     materials: list[MaterialUpload],
     idempotency_key: str = "",
     applicant_account: User | None = None,
+    notify_commit: bool = False,
 ) -> SubmitResult:
     """Register an application a window clerk received for an item of their own
     department.
 
-    Takes the same ``applicant`` fields as ``case_submit``. Without an
-    applicant account the key is unique per clerk.
+    Takes the same ``applicant`` fields as ``case_submit``, and
+    ``notify_commit`` when the applicant signed the item's commitment at the
+    window. Without an applicant account the key is unique per clerk.
     """
     transitions.ensure_role(actor, A.REGISTER)
     if actor.department_id != item.department_id:
@@ -749,6 +852,7 @@ def case_register(
         account=applicant_account,
         registered_by=actor,
         action=A.REGISTER,
+        notify_commit=notify_commit,
     )
 
 
@@ -816,6 +920,23 @@ def case_accept(*, case: Case, actor: User) -> Case:
     case = _lock(case)
     _ensure_may_act(case, actor, A.ACCEPT)
     transitions.ensure_allowed(case, A.ACCEPT)
+
+    return _accept(case=case, actor=actor, action=A.ACCEPT)
+
+
+def _accept(
+    *,
+    case: Case,
+    actor: User,
+    action: str,
+    note: str = "",
+    after: dict[str, Any] | None = None,
+) -> Case:
+    """Start the locked case's clock and its review route.
+
+    The one way into review: a plain acceptance and a conditional one
+    (``action``) differ only in the timeline step and what it records.
+    """
     legal, legal_unit, promised, promised_unit = _limits_of(case.item)
     missing = selectors.case_missing_materials(case)
     if missing:
@@ -840,19 +961,21 @@ def case_accept(*, case: Case, actor: User) -> Case:
     case.paused_working_days = 0
     dues = deadlines.case_dues_compute(case)
     deadlines.case_dues_apply(case, dues)
-    status_from = _move(case, A.ACCEPT)
+    status_from = _move(case, action)
     case.save()
     _record(
         case=case,
         actor=actor,
-        action=A.ACCEPT,
+        action=action,
         status_from=status_from,
+        note=note,
         after={
             "accepted_on": case.accepted_on.isoformat(),
             "legal_due": deadlines.iso_date(case.legal_due),
             "promised_due": deadlines.iso_date(case.promised_due),
             "due_provisional": case.due_provisional,
             "provisional_years": dues.provisional_years,
+            **(after or {}),
         },
     )
 
@@ -1027,11 +1150,24 @@ def case_suspend(*, case: Case, actor: User, kind: str, reason: str) -> Case:
         reason, field="reason", message=gettext("Give the reason for the suspension.")
     )
 
+    return _suspend(
+        case=case,
+        actor=actor,
+        kind=kind,
+        reason=reason,
+        started_on=workdays.beijing_today(),
+    )
+
+
+def _suspend(
+    *, case: Case, actor: User | None, kind: str, reason: str, started_on: date
+) -> Case:
+    """Pause the locked case's clock from ``started_on``; the caller checked."""
     pause = CasePause.objects.create(
         case=case,
         kind=kind,
         reason=reason,
-        started_on=workdays.beijing_today(),
+        started_on=started_on,
         started_by=actor,
     )
     status_from = _move(case, A.SUSPEND)
@@ -1069,6 +1205,7 @@ def case_resume(
         .order_by("-started_on", "-pk")
         .first()
     )
+    _ensure_not_waiting_for_deferred(case, pause)
     last = materials_received_on or today
     if pause is not None and not (pause.started_on <= last <= today):
         raise ServiceError(
@@ -1079,15 +1216,25 @@ def case_resume(
             field="materials_received_on",
             code="invalid_date",
         )
+
+    return _resume(case=case, actor=actor, last=last)
+
+
+def _resume(*, case: Case, actor: User | None, last: date) -> Case:
+    """Restart the locked case's clock; its open pause ends on ``last``.
+
+    The paused working days are added to the deadlines and the open tasks'
+    due dates. The caller checked who acts and the day.
+    """
     before = {
         "legal_due": deadlines.iso_date(case.legal_due),
         "promised_due": deadlines.iso_date(case.promised_due),
     }
 
     paused_now = 0
+    pause = _open_pause_close(case, last=last)
     if pause is not None:
-        pause = _open_pause_close(case, last=last)
-        paused_now = pause.working_days
+        paused_now = pause.working_days or 0
     case.paused_working_days = sum(
         p.working_days or 0 for p in case.pauses.filter(ended_on__isnull=False)
     )
@@ -1255,6 +1402,8 @@ def _decide(*, case: Case, actor: User, decision: str, reason: str) -> Case:
         raise ServiceError(
             gettext("A denial needs the reason."), field="reason", code="required"
         )
+    if decision == Decision.APPROVED:
+        _ensure_no_deferred_outstanding(case)
     # Approval opinions are internal; the applicant gets a denial's reason.
     public_reason = reason if decision == Decision.DENIED else ""
 
@@ -1276,6 +1425,8 @@ def _decide(*, case: Case, actor: User, decision: str, reason: str) -> Case:
             **({"internal_reason": reason} if reason and not public_reason else {}),
         },
     )
+    if decision == Decision.APPROVED:
+        _verification_open(case=case, actor=actor)
 
     return case
 
@@ -1388,6 +1539,16 @@ def _ensure_task_open(task: Task) -> None:
 def _ensure_handler(task: Task, actor: User) -> None:
     """Check that ``actor`` handles ``task`` now: scope, role, assignment."""
     _ensure_may_complete(task, actor)
+    if task.kind != TaskKind.REVIEW:
+        raise ServiceError(
+            gettext(
+                "This is the verification of a commitment: record whether the "
+                "commitment is true."
+            ),
+            field="task",
+            code="verification_task",
+            status=409,
+        )
     if task.assignee_id and actor.pk not in {task.assignee_id, task.delegate_id}:
         raise ServiceError(
             gettext("This task is assigned to %(name)s.") % {"name": task.assignee},
@@ -2043,4 +2204,758 @@ def task_urge(*, task: Task, actor: User, note: str = "") -> Task:
             count=task.urge_count,
         )
     )
+    return task
+
+
+# Commitments: conditional acceptance (容缺受理) and notify-and-commit (告知承诺制)
+# The rules are described in cases/commitments.py.
+
+
+def _ensure_not_waiting_for_deferred(case: Case, pause: CasePause | None) -> None:
+    """Refuse to end by hand the pause a missed 容缺 promise started.
+
+    That pause ends when the last deferred material arrives
+    (``case_supply_deferred``); a reviewer cannot wave the materials away.
+    """
+    if pause is None:
+        return
+    commitment = case.commitments.filter(
+        kind=CommitmentKind.DEFERRAL, status=CommitmentStatus.OPEN, pause=pause
+    ).first()
+    if commitment is None:
+        return
+
+    names = [m.name for m in commitments.outstanding_materials(commitment)]
+    raise ServiceError(
+        gettext(
+            "The case waits for the deferred materials (%(names)s); it resumes "
+            "when they are supplied."
+        )
+        % {"names": "、".join(names)},
+        field="status",
+        code="waiting_for_deferred_materials",
+        status=409,
+    )
+
+
+def _ensure_no_deferred_outstanding(case: Case) -> None:
+    """Refuse an approval while deferred materials are still to come."""
+    outstanding = commitments.deferral_outstanding(case)
+    if not outstanding:
+        return
+
+    raise ServiceError(
+        gettext(
+            "The deferred materials are not all in yet (%(names)s): the case "
+            "can be approved once they are supplied."
+        )
+        % {"names": "、".join(m.name for m in outstanding)},
+        field="decision",
+        code="deferred_materials_outstanding",
+        status=409,
+    )
+
+
+def _verification_open(*, case: Case, actor: User | None) -> Task | None:
+    """Open the verification of an approved notify-and-commit case."""
+    commitment = commitments.case_commitment(case, CommitmentKind.NOTIFICATION)
+    if commitment is None or commitment.status != CommitmentStatus.OPEN:
+        return None
+    decided_on = workdays.beijing_date(case.decided_at or timezone.now())
+
+    task = commitments.verification_task_open(case, started_on=decided_on)
+    audit_record(
+        actor=actor,
+        action="verification_task_opened",
+        target=task,
+        after={
+            "case": case.number,
+            "started_on": decided_on.isoformat(),
+            "due_on": deadlines.iso_date(task.due_on),
+            "limit_working_days": task.limit_working_days,
+        },
+    )
+
+    transaction.on_commit(
+        partial(log.info, "verification_task_opened", task_id=task.pk, case_id=case.pk)
+    )
+    return task
+
+
+def _deferred_requirements(case: Case, deferred: list[int | str]) -> list:
+    """Check the materials a clerk names for 容缺; return them in order."""
+    requirements = {req.pk: req for req in case.item.materials.all()}
+    supplied = set(
+        case.materials.filter(requirement__isnull=False).values_list(
+            "requirement_id", flat=True
+        )
+    )
+    chosen = {}
+    for raw in deferred or []:
+        text = str(raw).strip()
+        requirement = requirements.get(int(text)) if text.isdigit() else None
+        if requirement is None:
+            raise ServiceError(
+                gettext("Material %(id)s is not a material of this item.")
+                % {"id": text},
+                field="deferred",
+                code="unknown_requirement",
+            )
+        if not requirement.deferrable:
+            raise ServiceError(
+                gettext(
+                    "“%(name)s” may not be deferred: only the materials the "
+                    "item marks as deferrable may follow the acceptance."
+                )
+                % {"name": requirement.name},
+                field="deferred",
+                code="not_deferrable",
+            )
+        if requirement.pk in supplied:
+            raise ServiceError(
+                gettext("“%(name)s” has already been supplied.")
+                % {"name": requirement.name},
+                field="deferred",
+                code="already_supplied",
+            )
+        chosen[requirement.pk] = requirement
+    if not chosen:
+        raise ServiceError(
+            gettext("Tick the materials the applicant will supply later."),
+            field="deferred",
+            code="required",
+        )
+
+    return sorted(chosen.values(), key=lambda req: req.order)
+
+
+def _commitment_due(
+    *, today: date, due_on: date | None, working_days: int | None
+) -> tuple[date, str]:
+    """Return the promised day and the field it was given in."""
+    label = gettext("Commitment deadline")
+    if (due_on is None) == (working_days is None):
+        raise ServiceError(
+            gettext("%(field)s: give a date or a number of working days, not both.")
+            % {"field": label},
+            field="due_on",
+            code="required",
+        )
+    if working_days is not None:
+        if (
+            not isinstance(working_days, int)
+            or isinstance(working_days, bool)
+            or working_days < 1
+        ):
+            raise ServiceError(
+                gettext("%(field)s: give at least 1 working day.") % {"field": label},
+                field="working_days",
+                code="invalid_days",
+            )
+        return workdays.add_working_days(today, working_days).due, "working_days"
+    if due_on is None or due_on <= today:
+        raise ServiceError(
+            gettext("%(field)s: the day must be after today.") % {"field": label},
+            field="due_on",
+            code="invalid_date",
+        )
+    return due_on, "due_on"
+
+
+@transaction.atomic
+def case_accept_conditionally(
+    *,
+    case: Case,
+    actor: User,
+    deferred: list[int | str],
+    due_on: date | None = None,
+    working_days: int | None = None,
+    applicant_agreed: bool = False,
+) -> Case:
+    """Accept the case with named secondary materials to follow (容缺受理).
+
+    Only materials the item marks ``deferrable`` may be ``deferred``; a
+    required material that is not, missing, refuses it (ask for a
+    correction instead). The promised day is ``due_on`` or ``working_days``
+    from today, no later than the case's promised deadline, and the
+    applicant must have signed the commitment (``applicant_agreed``), whose
+    text is kept with the case. Refused with a 409 when the applicant has
+    a violation on record. The clock and the review route start exactly as
+    for ``case_accept``; a refused deadline rolls the acceptance back.
+    """
+    case = _lock(case)
+    _ensure_may_act(case, actor, A.ACCEPT_CONDITIONALLY)
+    transitions.ensure_allowed(case, A.ACCEPT_CONDITIONALLY)
+    if commitments.applicant_has_violation(case):
+        raise ServiceError(
+            gettext(
+                "The applicant has a violation on record: conditional "
+                "acceptance is not available."
+            ),
+            field="applicant",
+            code="applicant_has_violation",
+            status=409,
+        )
+    requirements = _deferred_requirements(case, deferred)
+    missing = selectors.case_missing_materials(case)
+    if missing:
+        raise ServiceError(
+            gettext(
+                "These required materials are missing and may not be deferred: "
+                "%(names)s. Ask the applicant for a correction instead."
+            )
+            % {"names": "、".join(entry["name"] for entry in missing)},
+            field="deferred",
+            code="required_materials_missing",
+            status=409,
+        )
+    today = workdays.beijing_today()
+    due, due_field = _commitment_due(
+        today=today, due_on=due_on, working_days=working_days
+    )
+    if not applicant_agreed:
+        raise ServiceError(
+            gettext("The applicant must sign the commitment to supply the materials."),
+            field="applicant_agreed",
+            code="required",
+        )
+    names = [req.name for req in requirements]
+
+    case = _accept(
+        case=case,
+        actor=actor,
+        action=A.ACCEPT_CONDITIONALLY,
+        note=gettext("To be supplied by %(day)s: %(names)s")
+        % {"day": due.isoformat(), "names": "、".join(names)},
+        after={
+            "deferred": [req.pk for req in requirements],
+            "commitment_due_on": due.isoformat(),
+        },
+    )
+    limit_due = case.promised_due or case.legal_due
+    if limit_due is not None and due > limit_due:
+        # Raised inside the transaction: the acceptance above is undone.
+        raise ServiceError(
+            gettext(
+                "%(field)s: %(day)s is later than the case's promised "
+                "deadline %(deadline)s."
+            )
+            % {
+                "field": gettext("Commitment deadline"),
+                "day": due.isoformat(),
+                "deadline": limit_due.isoformat(),
+            },
+            field=due_field,
+            code="commitment_after_deadline",
+        )
+
+    commitment = Commitment.objects.create(
+        case=case,
+        kind=CommitmentKind.DEFERRAL,
+        statement=commitments.deferral_statement(
+            applicant_kind=case.applicant_kind, names=names, due_on=due
+        ),
+        due_on=due,
+        recorded_by=actor,
+    )
+    CommitmentMaterial.objects.bulk_create(
+        CommitmentMaterial(commitment=commitment, requirement=req, name=req.name)
+        for req in requirements
+    )
+    audit_record(
+        actor=actor,
+        action="commitment_recorded",
+        target=commitment,
+        after={
+            "case": case.number,
+            "kind": commitment.kind,
+            "due_on": due.isoformat(),
+            "cutoff_on": commitments.deferral_cutoff(due).due.isoformat(),
+            "materials": [req.pk for req in requirements],
+        },
+        note=commitment.statement,
+    )
+
+    return case
+
+
+def case_supply_deferred(
+    *,
+    case: Case,
+    actor: User,
+    materials: list[MaterialUpload],
+    note: str = "",
+) -> Case:
+    """Hand in deferred materials of a 容缺受理 case (补交容缺材料).
+
+    The applicant online (own case) or a window clerk. Some may come now and
+    the rest later; with the last one the commitment is fulfilled, and a
+    case paused for them resumes: the pause ends today and its working days
+    are added back. After the cut-off the case is already returned and the
+    files are refused. Call it outside a transaction, or in one that does
+    not roll back on a refusal: a late day the daily job has not seen yet
+    pauses or returns the case first, and that stands.
+    """
+    _ensure_may_act(case, actor, A.SUPPLY_DEFERRED)
+    pending = case.commitments.filter(
+        kind=CommitmentKind.DEFERRAL, status=CommitmentStatus.OPEN
+    ).first()
+    if pending is not None:
+        _deferral_enforce(commitment_id=pending.pk, today=workdays.beijing_today())
+
+    return _deferred_supply(case=case, actor=actor, materials=materials, note=note)
+
+
+@transaction.atomic
+def _deferred_supply(
+    *, case: Case, actor: User, materials: list[MaterialUpload], note: str
+) -> Case:
+    case = _lock(case)
+    _ensure_may_act(case, actor, A.SUPPLY_DEFERRED)
+    commitment = (
+        Commitment.objects.select_for_update()
+        .filter(case=case, kind=CommitmentKind.DEFERRAL)
+        .first()
+    )
+    if commitment is None:
+        raise ServiceError(
+            gettext("This case was not accepted with deferred materials."),
+            field="materials",
+            code="no_deferred_materials",
+            status=409,
+        )
+    if commitment.status == CommitmentStatus.LAPSED:
+        raise ServiceError(
+            gettext(
+                "Too late: the application was returned on %(day)s because the "
+                "deferred materials had not been supplied by %(cutoff)s."
+            )
+            % {
+                "day": (commitment.closed_on or workdays.beijing_today()).isoformat(),
+                "cutoff": commitments.deferral_cutoff(commitment.due_on).due.isoformat()
+                if commitment.due_on
+                else "—",
+            },
+            field="materials",
+            code="application_returned",
+            status=409,
+        )
+    transitions.ensure_allowed(case, A.SUPPLY_DEFERRED)
+    outstanding = commitments.outstanding_materials(commitment)
+    if not outstanding:
+        raise ServiceError(
+            gettext("Every deferred material has already been supplied."),
+            field="materials",
+            code="nothing_outstanding",
+            status=409,
+        )
+    checked = uploads.uploads_check(list(materials or []), item_id=case.item_id)
+    if not checked:
+        raise ServiceError(
+            gettext("Upload the deferred materials."),
+            field="materials",
+            code="required",
+        )
+    entries = {m.requirement_id: m for m in outstanding if m.requirement_id}
+    for upload in checked:
+        if upload.requirement is None or upload.requirement.pk not in entries:
+            raise ServiceError(
+                gettext(
+                    "The file “%(name)s” is not for one of the deferred "
+                    "materials still to come."
+                )
+                % {"name": upload.original_name},
+                field="materials",
+                code="not_deferred",
+            )
+    today = workdays.beijing_today()
+
+    with _files_removed_on_failure() as stored:
+        added = [
+            uploads.material_store(case=case, checked=c, actor=actor, stored=stored)
+            for c in checked
+        ]
+        supplied = []
+        for material in added:
+            entry = entries.get(material.requirement_id)
+            if entry is None or entry.supplied_on is not None:
+                continue
+            entry.supplied_on = today
+            entry.material = material
+            entry.save(update_fields=["supplied_on", "material"])
+            supplied.append(entry)
+        remaining = commitments.outstanding_materials(commitment)
+        _record(
+            case=case,
+            actor=actor,
+            action=A.SUPPLY_DEFERRED,
+            status_from=case.status,
+            note="、".join(entry.name for entry in supplied),
+            after={
+                "materials": [m.pk for m in added],
+                "outstanding": [entry.name for entry in remaining],
+                **({"applicant_note": note.strip()} if (note or "").strip() else {}),
+            },
+        )
+
+        if not remaining:
+            _deferral_fulfil(case=case, commitment=commitment, actor=actor, today=today)
+
+    return case
+
+
+def _deferral_fulfil(
+    *, case: Case, commitment: Commitment, actor: User, today: date
+) -> None:
+    """Close a kept 容缺 promise; resume the case paused for it."""
+    commitment.status = CommitmentStatus.FULFILLED
+    commitment.closed_on = today
+    commitment.save(update_fields=["status", "closed_on"])
+    audit_record(
+        actor=actor,
+        action="commitment_fulfilled",
+        target=commitment,
+        before={"status": CommitmentStatus.OPEN},
+        after={"status": commitment.status, "closed_on": today.isoformat()},
+    )
+
+    waiting = (
+        case.status == CaseStatus.SUSPENDED
+        and commitment.pause_id is not None
+        and case.pauses.filter(pk=commitment.pause_id, ended_on__isnull=True).exists()
+    )
+    if waiting:
+        # The day the last material came is the pause's last day.
+        _resume(case=case, actor=actor, last=today)
+
+
+@dataclass
+class EnforceSummary:
+    """What one run of the daily 容缺 job did."""
+
+    seen: int = 0
+    suspended: int = 0
+    returned: int = 0
+    voided: int = 0
+    failed: int = 0
+
+
+def commitments_enforce(*, today: date | None = None) -> EnforceSummary:
+    """Pause or return the cases whose 容缺 promise has not been kept.
+
+    The daily job (``cases.tasks.enforce_deferral_commitments``). From the
+    day after the promised day a running case is paused (awaiting
+    materials); after the cut-off it is returned (退件). A promise whose
+    case ended otherwise (withdrawn, denied) is no longer needed. Each
+    commitment is handled in its own transaction with the case row locked
+    and its state read again under the lock, so a second run, or two
+    workers at once, change nothing more.
+    """
+    today = today or workdays.beijing_today()
+    ids = list(
+        Commitment.objects.filter(
+            kind=CommitmentKind.DEFERRAL, status=CommitmentStatus.OPEN
+        )
+        .filter(Q(due_on__lt=today) | ~Q(case__status__in=CLOCK_STATUSES))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+    summary = EnforceSummary(seen=len(ids))
+    for pk in ids:
+        try:
+            outcome = _deferral_enforce(commitment_id=pk, today=today)
+        except Exception:
+            # One broken case must not keep the others from their deadline.
+            log.exception("deferral_commitment_enforce_failed", commitment_id=pk)
+            summary.failed += 1
+            continue
+        if outcome:
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
+
+    log.info(
+        "deferral_commitments_enforced",
+        today=today.isoformat(),
+        seen=summary.seen,
+        suspended=summary.suspended,
+        returned=summary.returned,
+        voided=summary.voided,
+        failed=summary.failed,
+    )
+    return summary
+
+
+@transaction.atomic
+def _deferral_enforce(*, commitment_id: int, today: date) -> str:
+    """Bring one 容缺 case in line with its promise; name what was done.
+
+    Returns "suspended", "returned", "voided" or "" (nothing to do).
+    """
+    case_id = (
+        Commitment.objects.filter(pk=commitment_id)
+        .values_list("case_id", flat=True)
+        .first()
+    )
+    if case_id is None:
+        return ""
+    # The case first, then the commitment: the order every service locks in.
+    case = Case.objects.select_for_update().get(pk=case_id)
+    commitment = Commitment.objects.select_for_update().get(pk=commitment_id)
+    if commitment.status != CommitmentStatus.OPEN or commitment.due_on is None:
+        return ""
+
+    if case.status not in CLOCK_STATUSES:
+        commitment.status = CommitmentStatus.VOID
+        commitment.closed_on = today
+        commitment.save(update_fields=["status", "closed_on"])
+        audit_record(
+            actor=None,
+            action="commitment_voided",
+            target=commitment,
+            before={"status": CommitmentStatus.OPEN},
+            after={"status": commitment.status, "case_status": case.status},
+        )
+        return "voided"
+
+    outstanding = commitments.outstanding_materials(commitment)
+    if not outstanding or today <= commitment.due_on:
+        return ""
+    cutoff = commitments.deferral_cutoff(commitment.due_on).due
+    paused = case.status == CaseStatus.SUSPENDED or commitment.pause_id is not None
+    if not paused:
+        # Paused from the day after the promised day, even when the job did
+        # not run that day.
+        _deferral_pause(
+            case=case,
+            commitment=commitment,
+            due_on=commitment.due_on,
+            outstanding=outstanding,
+            today=today,
+        )
+    if today > cutoff:
+        _application_return(
+            case=case,
+            commitment=commitment,
+            due_on=commitment.due_on,
+            outstanding=outstanding,
+            cutoff=cutoff,
+            today=today,
+        )
+        return "returned"
+
+    # Already paused: for these materials, or for another procedure whose
+    # pause holds the clock anyway.
+    return "" if paused else "suspended"
+
+
+def _deferral_pause(
+    *,
+    case: Case,
+    commitment: Commitment,
+    due_on: date,
+    outstanding: list[CommitmentMaterial],
+    today: date,
+) -> None:
+    """Pause the case from the day after the promised day (awaiting materials)."""
+    started_on = due_on + timedelta(days=1)
+    # Never over a pause already counted, should one have ended since.
+    last_ended = (
+        case.pauses.filter(ended_on__isnull=False)
+        .order_by("-ended_on")
+        .values_list("ended_on", flat=True)
+        .first()
+    )
+    if last_ended is not None and last_ended >= started_on:
+        started_on = last_ended + timedelta(days=1)
+    started_on = min(started_on, today)
+    reason = gettext("Deferred materials not supplied by %(day)s: %(names)s") % {
+        "day": due_on.isoformat(),
+        "names": "、".join(m.name for m in outstanding),
+    }
+
+    _suspend(
+        case=case,
+        actor=None,
+        kind=PauseKind.CORRECTION,
+        reason=reason,
+        started_on=started_on,
+    )
+    commitment.pause = case.pauses.filter(ended_on__isnull=True).latest(
+        "started_on", "pk"
+    )
+    commitment.save(update_fields=["pause"])
+
+
+def _application_return(
+    *,
+    case: Case,
+    commitment: Commitment,
+    due_on: date,
+    outstanding: list[CommitmentMaterial],
+    cutoff: date,
+    today: date,
+) -> None:
+    """Return the application (退件): the materials missed the cut-off."""
+    reason = gettext(
+        "Application returned: the deferred materials (%(names)s) promised by "
+        "%(due)s were not supplied by the cut-off %(cutoff)s."
+    ) % {
+        "names": "、".join(m.name for m in outstanding),
+        "due": due_on.isoformat(),
+        "cutoff": cutoff.isoformat(),
+    }
+
+    # The case waited through the cut-off day; it ends the day after.
+    _open_pause_close(case, last=min(cutoff, today))
+    cancelled = _tasks_cancel(case)
+    case.closed_at = timezone.now()
+    status_from = _move(case, A.RETURN)
+    case.save()
+    commitment.status = CommitmentStatus.LAPSED
+    commitment.closed_on = today
+    commitment.outcome_note = reason
+    commitment.save(update_fields=["status", "closed_on", "outcome_note"])
+    _record(
+        case=case,
+        actor=None,
+        action=A.RETURN,
+        status_from=status_from,
+        note=reason,
+        after={
+            "tasks_cancelled": cancelled,
+            "commitment_due_on": due_on.isoformat(),
+            "cutoff_on": cutoff.isoformat(),
+            "outstanding": [m.name for m in outstanding],
+        },
+    )
+    audit_record(
+        actor=None,
+        action="commitment_lapsed",
+        target=commitment,
+        before={"status": CommitmentStatus.OPEN},
+        after={"status": commitment.status, "closed_on": today.isoformat()},
+        note=reason,
+    )
+
+
+@transaction.atomic
+def task_verify(*, task: Task, actor: User, outcome: str, reason: str = "") -> Task:
+    """Record what the verification of a notify-and-commit case found (核查).
+
+    "Commitment confirmed" closes the task and the commitment. "Commitment
+    false" needs the reason: the case's result is revoked with it
+    (``results.result_revoke``) and a violation is recorded in the
+    applicant's library entry. A false finding waits for the result to be
+    issued, since there is nothing to revoke before; separation of duties
+    of the review route does not apply to this later check.
+    """
+    case = Case.objects.select_for_update().get(pk=task.case_id)
+    try:
+        task = Task.objects.select_for_update().get(pk=task.pk)
+    except Task.DoesNotExist:
+        raise Http404(gettext("No such task.")) from None
+    if actor is None or not _sees_department(actor, task.department_id):
+        raise Http404(gettext("No such task."))
+    transitions.ensure_role(actor, A.VERIFY_COMMITMENT)
+    if task.kind != TaskKind.VERIFICATION:
+        raise ServiceError(
+            gettext("This is a review step, not the verification of a commitment."),
+            field="task",
+            code="not_verification",
+            status=409,
+        )
+    if task.status != TaskStatus.OPEN:
+        raise ServiceError(
+            gettext("This task has already been completed."),
+            field="task",
+            code="task_closed",
+            status=409,
+        )
+    transitions.ensure_allowed(case, A.VERIFY_COMMITMENT)
+    if outcome not in VerificationOutcome.values:
+        raise ServiceError(
+            gettext("Choose whether the commitment is confirmed or false."),
+            field="outcome",
+            code="invalid_choice",
+        )
+    reason = (reason or "").strip()
+    if outcome == VerificationOutcome.FALSE and not reason:
+        raise ServiceError(
+            gettext("Give the reason why the commitment is false."),
+            field="reason",
+            code="required",
+        )
+    commitment = (
+        Commitment.objects.select_for_update()
+        .filter(case=case, kind=CommitmentKind.NOTIFICATION)
+        .first()
+    )
+    if commitment is None:
+        raise ServiceError(
+            gettext("This case has no commitment to verify."),
+            field="task",
+            code="no_commitment",
+            status=409,
+        )
+    document = ResultDocument.objects.filter(case=case).first()
+    if outcome == VerificationOutcome.FALSE and document is None:
+        raise ServiceError(
+            gettext(
+                "The result has not been issued yet: a false commitment is "
+                "recorded once there is a result to revoke."
+            ),
+            field="outcome",
+            code="result_not_issued",
+            status=409,
+        )
+    today = workdays.beijing_today()
+
+    task.status = TaskStatus.DONE
+    task.outcome = outcome
+    task.opinion = reason
+    task.completed_at = timezone.now()
+    task.completed_by = actor
+    task.save()
+    commitment.status = (
+        CommitmentStatus.FULFILLED
+        if outcome == VerificationOutcome.CONFIRMED
+        else CommitmentStatus.FALSE
+    )
+    commitment.closed_on = today
+    commitment.outcome_note = reason
+    commitment.save(update_fields=["status", "closed_on", "outcome_note"])
+    revoked = False
+    if outcome == VerificationOutcome.FALSE and document is not None:
+        if document.is_valid:
+            results.result_revoke(document=document, actor=actor, reason=reason)
+            revoked = True
+        party = case.person if case.person_id else case.enterprise
+        if party is not None:
+            parties.party_violation_record(
+                actor=actor, party=party, reason=reason, source=case.number
+            )
+
+    label = VerificationOutcome(outcome).label
+    audit_record(
+        actor=actor,
+        action="verification_completed",
+        target=task,
+        before={"status": TaskStatus.OPEN},
+        after={"status": task.status, "outcome": outcome, "case": case.number},
+        note=reason,
+    )
+    _record(
+        case=case,
+        actor=actor,
+        action=A.VERIFY_COMMITMENT,
+        status_from=case.status,
+        note=f"{label}: {reason}" if reason else str(label),
+        after={
+            "task": task.pk,
+            "outcome": outcome,
+            "commitment": commitment.status,
+            "result_revoked": revoked,
+        },
+    )
+
     return task

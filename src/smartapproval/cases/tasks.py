@@ -3,6 +3,7 @@
 from django_tasks import task
 
 from smartapproval.cases.deadlines import open_deadlines_recompute
+from smartapproval.cases.services import commitments_enforce
 
 
 @task()
@@ -12,4 +13,20 @@ def recompute_provisional_deadlines(years: list[int] | None = None) -> dict:
     return {
         "cases_changed": summary.cases_changed,
         "tasks_changed": summary.tasks_changed,
+    }
+
+
+@task()
+def enforce_deferral_commitments() -> dict:
+    """Pause or return the 容缺 cases whose promised materials are late.
+
+    Safe to run more than once a day: a second run finds nothing to do.
+    """
+    summary = commitments_enforce()
+    return {
+        "seen": summary.seen,
+        "suspended": summary.suspended,
+        "returned": summary.returned,
+        "voided": summary.voided,
+        "failed": summary.failed,
     }

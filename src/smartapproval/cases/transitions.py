@@ -70,7 +70,25 @@ TRANSITIONS: dict[str, Transition] = {
     A.RECOMPUTE_DEADLINE: Transition(
         frozenset({S.ACCEPTED, S.IN_REVIEW, S.SUSPENDED}), None
     ),
+    # 容缺受理: accepted with named secondary materials to follow.
+    A.ACCEPT_CONDITIONALLY: Transition(frozenset({S.SUBMITTED}), S.ACCEPTED),
+    A.SUPPLY_DEFERRED: Transition(
+        frozenset({S.ACCEPTED, S.IN_REVIEW, S.SUSPENDED}), None
+    ),
+    # 退件: the deferred materials did not come by the cut-off.
+    A.RETURN: Transition(
+        frozenset({S.ACCEPTED, S.IN_REVIEW, S.SUSPENDED}), S.TERMINATED
+    ),
+    # 告知承诺核查 follows the approval, whatever happened to the case since:
+    # supervision after the decision, like revoking its result.
+    A.VERIFY_COMMITMENT: Transition(
+        frozenset({S.DECIDED, S.RESULT_ISSUED, S.CLOSED}), None
+    ),
 }
+
+# Actions a case in a final status still allows: they record what
+# supervision found and change neither the status nor the case's clock.
+AFTER_CLOSING_ACTIONS = frozenset({A.VERIFY_COMMITMENT})
 
 # Who may act. Staff act only on their own department's cases (managers on
 # every department's); the applicant only on their own case. Administrators
@@ -105,6 +123,11 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     A.EXTEND: frozenset({Role.REVIEWER, Role.MANAGER}),
     A.TERMINATE: frozenset({Role.MANAGER}),
     A.RECOMPUTE_DEADLINE: frozenset(),
+    A.ACCEPT_CONDITIONALLY: frozenset({Role.CLERK}),
+    A.SUPPLY_DEFERRED: frozenset({Role.APPLICANT, Role.CLERK}),
+    # Done by the system alone, when the cut-off has passed.
+    A.RETURN: frozenset(),
+    A.VERIFY_COMMITMENT: frozenset({Role.REVIEWER}),
 }
 
 # Actions only the applicant who owns the case may take.

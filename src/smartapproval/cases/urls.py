@@ -20,6 +20,11 @@ urlpatterns = [
         name="case_action",
     ),
     path(
+        "cases/<str:number>/deferred/",
+        views.case_supply_deferred,
+        name="case_supply_deferred",
+    ),
+    path(
         "tasks/<int:pk>/complete/",
         views.task_complete,
         name="task_complete",
@@ -29,6 +34,7 @@ urlpatterns = [
         views.task_action,
         name="task_action",
     ),
+    path("tasks/<int:pk>/verify/", views.task_verify, name="task_verify"),
     path("results/<int:pk>/revoke/", views.result_revoke, name="result_revoke"),
     # Also linked from the applicant's pages: the selector scopes it.
     path("results/<int:pk>/pdf/", views.result_download, name="result_download"),

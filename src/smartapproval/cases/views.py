@@ -24,16 +24,32 @@ from django.views.decorators.http import require_POST
 
 from smartapproval.accounts.models import ApplicantKind, Role, User
 from smartapproval.audit.services import audit_reveal
-from smartapproval.cases import deadlines, results, selectors, services, transitions
-from smartapproval.cases.models import Case, CaseStatus, TaskStatus
+from smartapproval.cases import (
+    commitments,
+    deadlines,
+    results,
+    selectors,
+    services,
+    transitions,
+)
+from smartapproval.cases.models import (
+    Case,
+    CaseStatus,
+    CommitmentKind,
+    TaskKind,
+    TaskStatus,
+)
 from smartapproval.cases.views_actions import (
     PAGE_ACTIONS,
     TASK_VERBS,
+    DeferredSupplyForm,
     TaskCompleteForm,
+    VerificationForm,
     page_actions_for,
     task_completable_by,
     task_panel_for,
     task_role_of,
+    task_verifiable_by,
 )
 from smartapproval.core import deadlines as workdays
 from smartapproval.core.api import ServiceError
@@ -235,7 +251,7 @@ def _case_page(
         actions.append((action, form or action.form(case=case)))
 
     open_tasks = list(
-        case.tasks.filter(status=TaskStatus.OPEN)
+        case.tasks.filter(kind=TaskKind.REVIEW, status=TaskStatus.OPEN)
         .select_related("department", "assignee", "delegate")
         .order_by("round", "created_at", "pk")
     )
@@ -269,9 +285,59 @@ def _case_page(
             "tasks": tasks,
             "actions": actions,
             "action_error": error,
+            **_commitment_context(user, case, bound),
         },
         status=status,
     )
+
+
+def _commitment_context(
+    user: User, case: Case, bound: forms.Form | None
+) -> dict[str, Any]:
+    """The page's commitments, the clerk's upload form and the verifications."""
+    views = commitments.case_commitment_views(case)
+    supply_form = None
+    deferred = next(
+        (v for v in views if v.commitment.kind == CommitmentKind.DEFERRAL), None
+    )
+    if (
+        deferred is not None
+        and deferred.outstanding
+        and user.role == Role.CLERK
+        and user.department_id == case.department_id
+        and case.status
+        in {CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED}
+    ):
+        supply_form = (
+            bound
+            if isinstance(bound, DeferredSupplyForm)
+            else DeferredSupplyForm(outstanding=deferred.outstanding)
+        )
+
+    verifications = []
+    for task in case.tasks.filter(kind=TaskKind.VERIFICATION).order_by("pk"):
+        form = None
+        if task_verifiable_by(user=user, task=task):
+            form = (
+                bound
+                if isinstance(bound, VerificationForm) and bound.task.pk == task.pk
+                else VerificationForm(task=task)
+            )
+        verifications.append((task, deadlines.task_clock(task), form))
+
+    # Case 11: the option is not offered to an applicant with a bad record;
+    # the window is told why.
+    conditional_barred = (
+        case.status == CaseStatus.SUBMITTED
+        and bool(commitments.deferrable_missing(case))
+        and commitments.applicant_has_violation(case)
+    )
+    return {
+        "commitments": views,
+        "supply_form": supply_form,
+        "verifications": verifications,
+        "conditional_barred": conditional_barred,
+    }
 
 
 @staff_required
@@ -335,6 +401,79 @@ def case_action(request: HttpRequest, number: str, verb: str) -> HttpResponse:
 
     log.info("case_action_refused", case_id=case.pk, action=verb, status=status)
     case = selectors.case_get_for_user(user=request.user, number=number)
+    return _case_page(
+        request,
+        case,
+        bound=form,
+        error=error or gettext("Please correct the marked fields."),
+        status=status,
+    )
+
+
+@staff_required
+@require_POST
+def case_supply_deferred(request: HttpRequest, number: str) -> HttpResponse:
+    """Take deferred materials at the window (补交容缺材料)."""
+    case = selectors.case_get_for_user(user=request.user, number=number)
+    outstanding = commitments.deferral_outstanding(case)
+    form = DeferredSupplyForm(request.POST, request.FILES, outstanding=outstanding)
+
+    status = 400
+    error = ""
+    if form.is_valid():
+        try:
+            services.case_supply_deferred(
+                case=case, actor=request.user, materials=form.uploads()
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+            status, error = exc.status, exc.message
+        else:
+            messages.success(request, gettext("The deferred materials were recorded."))
+            return redirect("cases:case_detail", number=case.number)
+
+    log.info("deferred_supply_refused", case_id=case.pk, status=status)
+    case = selectors.case_get_for_user(user=request.user, number=number)
+    return _case_page(
+        request,
+        case,
+        bound=form,
+        error=error or gettext("Please correct the marked fields."),
+        status=status,
+    )
+
+
+@staff_required
+@require_POST
+def task_verify(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record the finding of a notify-and-commit verification (核查)."""
+    task = selectors.task_get_for_user(user=request.user, pk=pk)
+    form = VerificationForm(request.POST, task=task)
+
+    status = 400
+    error = ""
+    if form.is_valid():
+        try:
+            services.task_verify(
+                task=task,
+                actor=request.user,
+                outcome=form.cleaned_data["outcome"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ServiceError as exc:
+            form_error_add(form, exc)
+            status, error = exc.status, exc.message
+        else:
+            task.refresh_from_db()
+            messages.success(
+                request,
+                gettext("%(task)s: %(outcome)s.")
+                % {"task": task.name, "outcome": task.get_outcome_display()},
+            )
+            return redirect("cases:case_detail", number=task.case.number)
+
+    log.info("verification_refused", task_id=task.pk, status=status)
+    case = selectors.case_get_for_user(user=request.user, number=task.case.number)
     return _case_page(
         request,
         case,

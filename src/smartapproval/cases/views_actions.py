@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from smartapproval.accounts.models import User
 from smartapproval.cases import (
+    commitments,
     deadlines,
     parallel,
     routes,
@@ -25,6 +26,7 @@ from smartapproval.cases import (
 from smartapproval.cases.models import (
     Case,
     CaseAction,
+    CommitmentMaterial,
     Decision,
     PauseKind,
     SignerKind,
@@ -32,9 +34,12 @@ from smartapproval.cases.models import (
     SignMode,
     Task,
     TaskActionKind,
+    TaskKind,
     TaskOutcome,
     TaskStatus,
+    VerificationOutcome,
 )
+from smartapproval.cases.uploads import MaterialUpload
 from smartapproval.core import deadlines as workdays
 
 A = CaseAction
@@ -114,6 +119,50 @@ class CorrectionRequestForm(ActionForm):
         """The service's ``items``: requirement ids, then free-text lines."""
         lines = [line.strip() for line in self.cleaned_data["other"].splitlines()]
         return [*self.cleaned_data["materials"], *[line for line in lines if line]]
+
+
+class ConditionalAcceptForm(ActionForm):
+    """容缺受理: the deferrable materials to follow, the day, the signature."""
+
+    deferred = forms.TypedMultipleChoiceField(
+        label=_("Materials the applicant will supply later"),
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only materials the item marks as deferrable are listed."),
+    )
+    due_on = forms.DateField(
+        label=_("Commitment deadline (date)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    working_days = forms.IntegerField(
+        label=_("or within (working days)"),
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    applicant_agreed = forms.BooleanField(
+        label=_("The applicant has signed the commitment to supply them by then"),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, **kwargs)
+        # The deferrable materials without a file: a faulty file is a
+        # correction, not a deferral.
+        missing = commitments.deferrable_missing(case)
+        field = self.fields["deferred"]
+        field.choices = [(req.pk, f"{req.order}. {req.name}") for req in missing]
+        if not self.is_bound:
+            field.initial = [req.pk for req in missing]
+        latest = commitments.promised_due_if_accepted(
+            case.item, workdays.beijing_today()
+        )
+        if latest is not None:
+            self.fields["due_on"].help_text = _(
+                "No later than the promised deadline if accepted today: %(day)s."
+            ) % {"day": latest.isoformat()}
 
 
 class SuspendForm(ActionForm):
@@ -454,6 +503,63 @@ def task_panel_for(
     return panel
 
 
+class VerificationForm(forms.Form):
+    """What the verification of a notify-and-commit case found."""
+
+    outcome = forms.ChoiceField(
+        label=_("Finding"),
+        choices=VerificationOutcome.choices,
+        widget=forms.RadioSelect,
+    )
+    reason = _text(
+        _("Reason"),
+        help_text=_(
+            "Required when the commitment is false: the result is revoked "
+            "with it and the applicant gets a violation record."
+        ),
+    )
+
+    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("prefix", f"verify{task.pk}")
+        super().__init__(*args, **kwargs)
+        self.task = task
+
+
+class DeferredSupplyForm(forms.Form):
+    """A file field for each deferred material still to come."""
+
+    def __init__(
+        self, *args: Any, outstanding: list[CommitmentMaterial], **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.requirements: dict[str, int] = {}
+        for entry in outstanding:
+            if entry.requirement_id is None:
+                continue
+            name = f"material_{entry.requirement_id}"
+            self.fields[name] = forms.FileField(label=entry.name, required=False)
+            self.requirements[name] = entry.requirement_id
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+
+        if self.fields and not any(cleaned.get(name) for name in self.requirements):
+            raise forms.ValidationError(
+                _("Choose the file of at least one deferred material."),
+                code="required",
+            )
+        return cleaned
+
+    def uploads(self) -> list[MaterialUpload]:
+        return [
+            MaterialUpload(file=self.cleaned_data[name], requirement_id=pk)
+            for name, pk in self.requirements.items()
+            if self.cleaned_data.get(name)
+        ]
+
+
 @dataclass(frozen=True)
 class PageAction:
     """An action the case page offers: its form, its service and its outcome."""
@@ -482,6 +588,19 @@ PAGE_ACTIONS: dict[str, PageAction] = {
             lambda case, actor, form: services.case_accept(case=case, actor=actor),
             _("The case was accepted; its review has started."),
             style="primary",
+        ),
+        PageAction(
+            A.ACCEPT_CONDITIONALLY,
+            ConditionalAcceptForm,
+            lambda case, actor, form: services.case_accept_conditionally(
+                case=case,
+                actor=actor,
+                deferred=form.cleaned_data["deferred"],
+                due_on=form.cleaned_data["due_on"],
+                working_days=form.cleaned_data["working_days"],
+                applicant_agreed=form.cleaned_data["applicant_agreed"],
+            ),
+            _("The case was accepted with deferred materials; its review has started."),
         ),
         PageAction(
             A.REQUEST_CORRECTION,
@@ -587,20 +706,35 @@ def page_actions_for(*, user: User, case: Case) -> list[PageAction]:
     if not (user.sees_all_departments or user.department_id == case.department_id):
         return []
     # While the review chain runs its last node decides, not this action.
-    in_route = case.tasks.filter(status=TaskStatus.OPEN).exists()
+    in_route = case.tasks.filter(kind=TaskKind.REVIEW, status=TaskStatus.OPEN).exists()
+    hidden = set()
+    if in_route:
+        hidden.add(A.DECIDE)
+    if not commitments.conditional_acceptance_offered(case):
+        hidden.add(A.ACCEPT_CONDITIONALLY)
 
     return [
         action
         for action in PAGE_ACTIONS.values()
         if transitions.is_allowed(case.status, action.verb)
         and transitions.role_may(user.role, action.verb)
-        and not (action.verb == A.DECIDE and in_route)
+        and action.verb not in hidden
     ]
 
 
 def task_role_of(user: User) -> bool:
     """Tell whether ``user``'s role completes review tasks."""
     return transitions.role_may(user.role, A.COMPLETE_TASK)
+
+
+def task_verifiable_by(*, user: User, task: Task) -> bool:
+    """Tell whether ``user`` may record the finding of a verification task."""
+    return (
+        task.kind == TaskKind.VERIFICATION
+        and task.status == TaskStatus.OPEN
+        and transitions.role_may(user.role, A.VERIFY_COMMITMENT)
+        and (user.sees_all_departments or user.department_id == task.department_id)
+    )
 
 
 def task_completable_by(*, user: User, case: Case) -> bool:

@@ -46,6 +46,7 @@ _MATERIAL_FIELDS = (
     "name",
     "required",
     "deferrable",
+    "commitment_replaces",
     "originals",
     "copies",
     "paper",
@@ -210,6 +211,20 @@ class ServiceItemAdmin(admin.ModelAdmin):
                     "special_procedures",
                     ("lead_department_name", "co_department_names"),
                 )
+            },
+        ),
+        (
+            _("Notify and commit"),
+            {
+                "description": _(
+                    "Tick “replaced by a commitment” on each material the "
+                    "commitment stands in for; without one, the option is "
+                    "not offered."
+                ),
+                "fields": (
+                    ("notify_commit_allowed", "verification_limit_value"),
+                    "commitment_statement",
+                ),
             },
         ),
         (_("Review route"), {"fields": ("review_route_display",)}),

@@ -1,6 +1,7 @@
 """Service items (事项) with the national implementation-list elements."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -137,6 +138,35 @@ class ServiceItem(models.Model):
     co_department_names = models.JSONField(
         _("co-departments"), default=list, blank=True
     )
+    # 告知承诺制: the applicant may commit to meeting the conditions instead
+    # of proving them; the materials marked ``commitment_replaces`` are then
+    # not required, and the lead department verifies the commitment after
+    # an approval.
+    notify_commit_allowed = models.BooleanField(
+        _("notify-and-commit allowed"),
+        default=False,
+        help_text=_(
+            "The applicant may commit instead of proving (告知承诺制); the "
+            "commitment replaces the materials marked for it."
+        ),
+    )
+    commitment_statement = models.TextField(
+        _("commitment statement"),
+        blank=True,
+        help_text=_(
+            "The text the applicant agrees to. Leave empty for the standard "
+            "text, which names the replaced materials."
+        ),
+    )
+    verification_limit_value = models.PositiveSmallIntegerField(
+        _("verification within (working days)"),
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Working days after an approval within which the lead department "
+            "verifies the commitment."
+        ),
+    )
 
     version = models.PositiveIntegerField(_("version"), default=1)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
@@ -214,6 +244,14 @@ class MaterialRequirement(models.Model):
         _("may be deferred"),
         default=False,
         help_text=_("May be supplied after conditional acceptance (容缺)."),
+    )
+    commitment_replaces = models.BooleanField(
+        _("replaced by a commitment"),
+        default=False,
+        help_text=_(
+            "Under notify-and-commit (告知承诺制) the applicant's commitment "
+            "stands in for this material."
+        ),
     )
     originals = models.PositiveSmallIntegerField(_("originals"), default=0)
     copies = models.PositiveSmallIntegerField(_("copies"), default=0)

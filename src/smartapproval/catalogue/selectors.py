@@ -231,3 +231,37 @@ def _item_get(code_or_pk: str | int, *, published_only: bool) -> ServiceItem:
         raise ServiceItem.DoesNotExist(value)
 
     return item
+
+
+def item_commitment_requirements(item: ServiceItem) -> list[MaterialRequirement]:
+    """List the materials a notify-and-commit statement replaces (告知承诺制).
+
+    None when the item does not allow notify-and-commit. The item names them
+    one by one (``commitment_replaces``), as the published lists name the
+    proofs a commitment stands in for.
+    """
+    if not item.notify_commit_allowed:
+        return []
+    return list(item.materials.filter(commitment_replaces=True).order_by("order"))
+
+
+def item_commitment_statement(item: ServiceItem) -> str:
+    """Return the statement an applicant agrees to under notify-and-commit.
+
+    The item's own published text, or the standard one naming the replaced
+    materials. It speaks of "the applicant" (申请人), so the text a form
+    shows is the text a case keeps. Legal text in Chinese, not translated;
+    empty when the item offers no commitment.
+    """
+    requirements = item_commitment_requirements(item)
+    if not requirements:
+        return ""
+    own = (item.commitment_statement or "").strip()
+    if own:
+        return own
+    names = "、".join(req.name for req in requirements)
+    return (
+        f"申请人已知晓“{item.name}”的办理条件、标准和要求，承诺符合上述条件，"
+        f"以本承诺代替提交以下材料：{names}。申请人愿意接受审批部门的核查；"
+        f"承诺不实的，同意撤销审批结果，并依法记入信用记录、承担相应法律责任。"
+    )

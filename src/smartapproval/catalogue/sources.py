@@ -51,6 +51,7 @@ _JSON_TEXT_FIELDS = (
     "fee",
     "consultation_phone",
     "complaint_phone",
+    "commitment_statement",
 )
 _JSON_STRUCTURED_FIELDS = {
     "handling_modes": list,
@@ -474,6 +475,16 @@ def _json_people_and_result(entry: dict[str, Any], fields: dict[str, Any]) -> No
     for key in ("on_site_visits", "online_depth"):
         if entry.get(key) is not None:
             fields[key] = _count(entry[key], key)
+    # 告知承诺制: whether the list allows it; its materials say what it replaces.
+    if entry.get("notify_commit_allowed") is not None:
+        fields["notify_commit_allowed"] = bool(entry["notify_commit_allowed"])
+    if entry.get("verification_limit_value") is not None:
+        days = _count(entry["verification_limit_value"], "verification_limit_value")
+        if days < 1:
+            raise _RowError(
+                gettext("The verification limit must be at least 1 working day.")
+            )
+        fields["verification_limit_value"] = days
     for key in ("valid_from", "valid_to"):
         if entry.get(key) is not None:
             try:
@@ -557,6 +568,7 @@ def _json_materials(value: Any) -> list[dict[str, Any]]:
             "name": _text(raw["name"]),
             "required": bool(raw.get("required", True)),
             "deferrable": bool(raw.get("deferrable", False)),
+            "commitment_replaces": bool(raw.get("commitment_replaces", False)),
             "originals": _count(raw.get("originals", 0), "originals"),
             "copies": _count(raw.get("copies", 0), "copies"),
         }

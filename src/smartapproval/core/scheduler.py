@@ -39,6 +39,14 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         path="smartapproval.cases.tasks.recompute_provisional_deadlines",
         cron={"hour": 1, "minute": 30},
     ),
+    # 容缺受理: a case whose deferred materials are late is paused from the
+    # first day after the promised day, and returned the first day after
+    # the cut-off; just after midnight, so the day starts in that state.
+    PeriodicJob(
+        name="enforce_deferral_commitments",
+        path="smartapproval.cases.tasks.enforce_deferral_commitments",
+        cron={"hour": 0, "minute": 5},
+    ),
 )
 
 

@@ -19,6 +19,11 @@ urlpatterns = [
         name="case_supply_correction",
     ),
     path(
+        "my/cases/<str:number>/deferred/",
+        views_apply.case_supply_deferred,
+        name="case_supply_deferred",
+    ),
+    path(
         "my/cases/<str:number>/withdraw/",
         views_apply.case_withdraw,
         name="case_withdraw",

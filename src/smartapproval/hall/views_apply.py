@@ -21,8 +21,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from smartapproval.accounts.models import ApplicantKind
-from smartapproval.cases import deadlines, selectors, services, transitions, uploads
-from smartapproval.cases.models import Case, CaseAction, CaseStatus
+from smartapproval.cases import (
+    commitments,
+    deadlines,
+    selectors,
+    services,
+    transitions,
+    uploads,
+)
+from smartapproval.cases.models import Case, CaseAction, CaseStatus, CommitmentKind
 from smartapproval.cases.services import SubmitResult
 from smartapproval.cases.uploads import MaterialUpload
 from smartapproval.catalogue import selectors as catalogue
@@ -33,7 +40,10 @@ from smartapproval.catalogue.models import (
 )
 from smartapproval.core.api import ServiceError
 from smartapproval.parties import selectors as party_selectors
-from smartapproval.parties.selectors import applicant_prefill
+from smartapproval.parties.selectors import (
+    applicant_prefill,
+    party_violation_on_record,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +59,15 @@ APPLICANT_NOTES = frozenset(
         CaseAction.DECIDE,
         CaseAction.WITHDRAW,
         CaseAction.TERMINATE,
+        CaseAction.ACCEPT_CONDITIONALLY,
+        CaseAction.SUPPLY_DEFERRED,
+        CaseAction.RETURN,
+        CaseAction.VERIFY_COMMITMENT,
     }
+)
+# Statuses in which deferred materials may still be handed in.
+DEFERRED_SUPPLY_STATUSES = frozenset(
+    {CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED}
 )
 
 
@@ -207,6 +225,7 @@ class ApplyForm(MaterialsForm):
         },
     }
     COMMON_SERVICE_FIELDS = {
+        "notify_commit": "notify_commit",
         "applicant.kind": "applicant_kind",
         "applicant.legal_representative": "legal_representative",
         "applicant.contact_phone": "contact_phone",
@@ -219,6 +238,7 @@ class ApplyForm(MaterialsForm):
         item: ServiceItem,
         requirements: list[MaterialRequirement],
         identity: tuple[str, str] | None = None,
+        notify_offered: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -243,13 +263,33 @@ class ApplyForm(MaterialsForm):
                 "service window."
             )
             self.initial[field] = code
+        # 告知承诺制: a material the commitment replaces is required only
+        # without the commitment, which clean() checks.
+        self.replaced: set[int] = set()
+        self.statement = ""
+        if notify_offered:
+            self.replaced = {req.pk for req in commitments.notify_requirements(item)}
+            self.statement = commitments.notify_statement(item)
+            self.fields["notify_commit"] = forms.BooleanField(
+                label=_("I commit instead of proving (告知承诺制)"),
+                required=False,
+                help_text=_(
+                    "Tick to agree to the statement above: the materials it "
+                    "names are then not needed, and the department checks "
+                    "your commitment after the approval."
+                ),
+            )
         for requirement in requirements:
-            self.fields[f"material_{requirement.pk}"] = _material_field(
+            field = _material_field(
                 requirement,
                 label=f"{requirement.order}. {requirement.name}",
                 # A 容缺 material may follow acceptance.
-                required=requirement.required and not requirement.deferrable,
+                required=requirement.required
+                and not requirement.deferrable
+                and requirement.pk not in self.replaced,
             )
+            field.replaced = requirement.pk in self.replaced
+            self.fields[f"material_{requirement.pk}"] = field
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -260,8 +300,30 @@ class ApplyForm(MaterialsForm):
         for name in self.KIND_FIELDS.get(kind, ()):
             if not (cleaned.get(name) or "").strip():
                 self.add_error(name, _("This field is required."))
+        if not cleaned.get("notify_commit"):
+            for name, field in self.fields.items():
+                requirement = getattr(field, "requirement", None)
+                if (
+                    getattr(field, "replaced", False)
+                    and requirement.required
+                    and not requirement.deferrable
+                    and not cleaned.get(name)
+                    and name not in self.errors
+                ):
+                    self.add_error(
+                        name,
+                        _(
+                            "Choose a file for this material, or tick the "
+                            "commitment instead."
+                        ),
+                    )
 
         return cleaned
+
+    @property
+    def commits_instead(self) -> bool:
+        """Whether the applicant chose to commit instead of proving."""
+        return bool(self.cleaned_data.get("notify_commit"))
 
     def applicant(self) -> dict[str, str]:
         """The applicant as ``case_submit`` takes it."""
@@ -289,7 +351,8 @@ class ApplyForm(MaterialsForm):
         """Show a refusal of ``case_submit`` next to the field it concerns."""
         kind = self.cleaned_data.get("applicant_kind", "")
         fields = {**self.COMMON_SERVICE_FIELDS, **self.SERVICE_FIELDS.get(kind, {})}
-        self.add_error(fields.get(error.field or ""), error.message)
+        field = fields.get(error.field or "")
+        self.add_error(field if field in self.fields else None, error.message)
 
 
 def _initial(user: Any) -> dict[str, str]:
@@ -354,16 +417,27 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     if not request.user.is_applicant:
         raise PermissionDenied
     requirements = list(item.materials.order_by("order"))
-
-    identity = party_selectors.party_own_identity(account=request.user)
-    if request.method == "POST":
-        form = ApplyForm(
-            request.POST,
-            request.FILES,
-            item=item,
-            requirements=requirements,
-            identity=identity,
+    notify_barred = False
+    notify_offered = commitments.notify_offered(item)
+    if notify_offered:
+        # An applicant whose own entry has a violation is not offered it;
+        # the service refuses any other code with one too.
+        prefill = applicant_prefill(user=request.user)
+        notify_barred = bool(prefill.get("applicant_code")) and (
+            party_violation_on_record(
+                kind=prefill["applicant_kind"], code=prefill["applicant_code"]
+            )
         )
+        notify_offered = not notify_barred
+    options = {
+        "item": item,
+        "requirements": requirements,
+        "notify_offered": notify_offered,
+        "identity": party_selectors.party_own_identity(account=request.user),
+    }
+
+    if request.method == "POST":
+        form = ApplyForm(request.POST, request.FILES, **options)
         if form.is_valid():
             try:
                 result = services.case_submit(
@@ -373,6 +447,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                     form_data={},
                     materials=form.uploads(),
                     idempotency_key=form.cleaned_data["idempotency_key"],
+                    notify_commit=form.commits_instead,
                 )
             except ServiceError as error:
                 form.service_error_add(error)
@@ -381,12 +456,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                 return redirect("hall:case_detail", number=result.case.number)
         log.info("application_refused", item_id=item.pk)
     else:
-        form = ApplyForm(
-            initial=_initial(request.user),
-            item=item,
-            requirements=requirements,
-            identity=identity,
-        )
+        form = ApplyForm(initial=_initial(request.user), **options)
 
     return render(
         request,
@@ -394,6 +464,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         {
             "item": item,
             "form": form,
+            "notify_barred": notify_barred,
             "files_lost": request.method == "POST" and bool(request.FILES),
             "allowed_extensions": _allowed_extensions(),
         },
@@ -435,6 +506,29 @@ class CorrectionSupplyForm(MaterialsForm):
         self.order_fields([name for name in self.fields if name != "note"])
 
 
+class DeferredSupplyForm(MaterialsForm):
+    """A file field for every deferred material still to come (容缺)."""
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for entry in commitments.deferral_outstanding(case):
+            if entry.requirement is None:
+                continue
+            self.fields[f"material_{entry.requirement_id}"] = _material_field(
+                entry.requirement, label=entry.name, required=False
+            )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+
+        if not any(cleaned.get(name) for name in self.fields):
+            raise forms.ValidationError(
+                _("Choose the file of at least one material you promised."),
+                code="required",
+            )
+        return cleaned
+
+
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason (optional)"),
@@ -460,11 +554,23 @@ def _case_page(
     case: Case,
     *,
     correction_form: CorrectionSupplyForm | None = None,
+    deferred_form: DeferredSupplyForm | None = None,
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     if correction_form is None and case.status == CaseStatus.CORRECTION_REQUESTED:
         correction_form = CorrectionSupplyForm(case=case)
+    views = commitments.case_commitment_views(case)
+    deferral = next(
+        (v for v in views if v.commitment.kind == CommitmentKind.DEFERRAL), None
+    )
+    if (
+        deferred_form is None
+        and deferral is not None
+        and deferral.outstanding
+        and case.status in DEFERRED_SUPPLY_STATUSES
+    ):
+        deferred_form = DeferredSupplyForm(case=case)
 
     return render(
         request,
@@ -475,6 +581,9 @@ def _case_page(
             "timeline": selectors.case_timeline_for_applicant(case),
             "materials": case.materials.select_related("requirement"),
             "correction_form": correction_form,
+            "commitments": views,
+            "deferral": deferral,
+            "deferred_form": deferred_form,
             "can_withdraw": transitions.is_allowed(case.status, CaseAction.WITHDRAW),
             "applicant_notes": APPLICANT_NOTES,
             "action_error": error,
@@ -528,6 +637,42 @@ def case_supply_correction(request: HttpRequest, number: str) -> HttpResponse:
         request,
         case,
         correction_form=form,
+        error=error or gettext("Please correct the marked fields."),
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_supply_deferred(request: HttpRequest, number: str) -> HttpResponse:
+    """Hand in the materials promised under conditional acceptance (补交)."""
+    case = _own_case(request, number)
+    if request.method == "GET":
+        return redirect("hall:case_detail", number=case.number)
+    form = DeferredSupplyForm(request.POST, request.FILES, case=case)
+
+    status = 400
+    error = ""
+    if form.is_valid():
+        try:
+            services.case_supply_deferred(
+                case=case, actor=request.user, materials=form.uploads()
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+            status, error = exc.status, exc.message
+        else:
+            messages.success(
+                request,
+                gettext("Thank you: the materials you promised were handed in."),
+            )
+            return redirect("hall:case_detail", number=case.number)
+
+    case.refresh_from_db()
+    return _case_page(
+        request,
+        case,
+        deferred_form=form,
         error=error or gettext("Please correct the marked fields."),
         status=status,
     )

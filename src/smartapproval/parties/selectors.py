@@ -229,6 +229,20 @@ def party_online_ensure_claimable(*, kind: str, code: str, account: User) -> Non
         raise party_of_other_account_error(field=field)
 
 
+def party_violation_on_record(*, kind: str, code: str) -> bool:
+    """Tell whether the library holds a violation against ``code`` (失信).
+
+    ``code`` is the normalised resident ID number (``kind`` person) or
+    credit code (``kind`` enterprise); an applicant not yet in the library
+    has none.
+    """
+    if kind == ApplicantKind.PERSON:
+        rows = Person.objects.filter(id_number=code)
+    else:
+        rows = Enterprise.objects.filter(uscc=code)
+    return rows.filter(has_violation=True).exists()
+
+
 def applicant_prefill(*, user: User) -> dict[str, str]:
     """Return the fields of the next application form for ``user``.
 

@@ -11,11 +11,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from smartapproval.accounts.models import FULL_PII_ROLES
-from smartapproval.cases import deadlines, routes, selectors, services
+from smartapproval.cases import commitments, deadlines, routes, selectors, services
 from smartapproval.cases.models import (
     Case,
     CaseEvent,
     CaseMaterial,
+    CaseStatus,
+    CommitmentMaterial,
     Decision,
     PauseKind,
     SignMode,
@@ -23,6 +25,7 @@ from smartapproval.cases.models import (
     TaskLog,
     TaskOutcome,
     TaskSigner,
+    VerificationOutcome,
 )
 from smartapproval.catalogue.models import ServiceItem
 from smartapproval.core.masking import mask_id_number, mask_phone
@@ -89,6 +92,15 @@ class CaseSubmitSerializer(serializers.Serializer):
     item = serializers.PrimaryKeyRelatedField(queryset=ServiceItem.objects.all())
     applicant = JSONObjectField(help_text="See ApplicantInput.")
     form_data = JSONObjectField(required=False, default=dict)
+    notify_commit = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Commit instead of proving (告知承诺制): the applicant agrees to "
+            "the item's notify_commit.statement, and the materials it replaces "
+            "are not required."
+        ),
+    )
 
 
 class CaseSubmitMultipartSerializer(CaseSubmitSerializer):
@@ -208,6 +220,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "id",
             "case",
             "item",
+            "kind",
             "node_key",
             "name",
             "department",
@@ -311,6 +324,35 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
+class CommitmentMaterialSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CommitmentMaterial
+        fields = ["requirement", "name", "supplied_on", "material"]
+
+
+class CommitmentSerializer(serializers.Serializer):
+    """A commitment of the case: 容缺受理 or 告知承诺, with its dates."""
+
+    kind = serializers.CharField(source="commitment.kind")
+    kind_label = serializers.CharField(source="commitment.get_kind_display")
+    status = serializers.CharField(source="commitment.status")
+    status_label = serializers.CharField(source="commitment.get_status_display")
+    statement = serializers.CharField(source="commitment.statement")
+    due_on = serializers.DateField(source="commitment.due_on", allow_null=True)
+    cutoff_on = serializers.DateField(
+        source="cutoff",
+        allow_null=True,
+        help_text="容缺: returned if the materials are still missing after it.",
+    )
+    closed_on = serializers.DateField(source="commitment.closed_on", allow_null=True)
+    outcome_note = serializers.CharField(source="commitment.outcome_note")
+    materials = CommitmentMaterialSerializer(many=True)
+    outstanding = serializers.SerializerMethodField()
+
+    def get_outstanding(self, view) -> list[str]:
+        return [entry.name for entry in view.outstanding]
+
+
 def _plain(value):
     if isinstance(value, date):
         return value.isoformat()
@@ -338,6 +380,8 @@ class CaseDetailSerializer(CaseListSerializer):
     timeline = serializers.SerializerMethodField()
     deadline = serializers.SerializerMethodField()
     clock = serializers.SerializerMethodField()
+    commitments = serializers.SerializerMethodField()
+    conditional_acceptance_offered = serializers.SerializerMethodField()
 
     class Meta(CaseListSerializer.Meta):
         fields = [
@@ -365,6 +409,8 @@ class CaseDetailSerializer(CaseListSerializer):
             "timeline",
             "deadline",
             "clock",
+            "commitments",
+            "conditional_acceptance_offered",
         ]
 
     def _full_pii(self, case: Case) -> bool:
@@ -407,6 +453,22 @@ class CaseDetailSerializer(CaseListSerializer):
     @extend_schema_field(ClockSerializer)
     def get_clock(self, case: Case) -> dict:
         return ClockSerializer(deadlines.case_clock(case)).data
+
+    @extend_schema_field(CommitmentSerializer(many=True))
+    def get_commitments(self, case: Case) -> list:
+        return CommitmentSerializer(
+            commitments.case_commitment_views(case), many=True
+        ).data
+
+    def get_conditional_acceptance_offered(self, case: Case) -> bool:
+        """Whether the window may accept the case with deferred materials:
+        deferrable materials, and no violation on record (staff only)."""
+        user = self.context.get("user")
+        if not getattr(user, "is_staff_member", False):
+            return False
+        return case.status == CaseStatus.SUBMITTED and (
+            commitments.conditional_acceptance_offered(case)
+        )
 
 
 class SubmitResultSerializer(CaseDetailSerializer):
@@ -533,5 +595,34 @@ class TaskCountersignSerializer(TaskSignersSerializer):
 
 class TaskUrgeSerializer(serializers.Serializer):
     note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+    )
+
+
+class ConditionalAcceptSerializer(serializers.Serializer):
+    deferred = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Requirement ids of the deferrable materials to follow.",
+    )
+    due_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="The day they are promised by; or give working_days.",
+    )
+    working_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Promised within this many working days from today.",
+    )
+    applicant_agreed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The applicant signed the commitment.",
+    )
+
+
+class VerificationSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=VerificationOutcome.choices)
+    reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
     )

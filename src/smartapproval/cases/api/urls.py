@@ -39,4 +39,9 @@ urlpatterns = [
         )
         for verb in views.TASK_VERBS
     ],
+    path(
+        "tasks/<int:pk>/verify/",
+        views.TaskVerifyView.as_view(),
+        name="task-verify",
+    ),
 ]

@@ -116,6 +116,7 @@ class CaseListCreateView(generics.GenericAPIView):
             "form_data": data["form_data"],
             "materials": material_uploads(request),
             "idempotency_key": request.headers.get("Idempotency-Key", ""),
+            "notify_commit": data["notify_commit"],
         }
         if request.user.role == Role.CLERK:
             result = services.case_register(**arguments)
@@ -151,6 +152,28 @@ ACTIONS: dict[str, tuple[type, Callable[..., Any], str]] = {
         s.EmptySerializer,
         lambda case, actor, data, request: services.case_accept(case=case, actor=actor),
         "Accept: start the clock and the review route (受理)",
+    ),
+    "accept_conditionally": (
+        s.ConditionalAcceptSerializer,
+        lambda case, actor, data, request: services.case_accept_conditionally(
+            case=case,
+            actor=actor,
+            deferred=data["deferred"],
+            due_on=data.get("due_on"),
+            working_days=data.get("working_days"),
+            applicant_agreed=data["applicant_agreed"],
+        ),
+        "Accept with deferred materials on the applicant's promise (容缺受理)",
+    ),
+    "supply_deferred": (
+        s.CorrectionSupplySerializer,
+        lambda case, actor, data, request: services.case_supply_deferred(
+            case=case,
+            actor=actor,
+            materials=material_uploads(request),
+            note=data["note"],
+        ),
+        "Hand in deferred materials (补交容缺材料): parts material_<requirement id>",
     ),
     "refuse": (
         s.ReasonSerializer,
@@ -490,3 +513,35 @@ def task_verb_view(verb: str):
         {"verb": verb, "post": documented(post)},
     )
     return view_class.as_view()
+
+
+@extend_schema(tags=["tasks"])
+class TaskVerifyView(generics.GenericAPIView):
+    serializer_class = s.VerificationSerializer
+    pagination_class = None
+    filter_backends: list = []
+
+    @extend_schema(
+        operation_id="tasks_verify",
+        summary="Record the verification of a notify-and-commit case (核查)",
+        description=(
+            "commitment_confirmed closes the task; commitment_false needs the "
+            "reason, revokes the case's result with it and records a "
+            "violation in the applicant's library entry."
+        ),
+        responses={200: s.TaskSerializer, **ERRORS},
+    )
+    def post(self, request, pk: int):
+        task = selectors.task_get_for_user(user=request.user, pk=pk)
+        form = s.VerificationSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+
+        task = services.task_verify(
+            task=task,
+            actor=request.user,
+            outcome=form.validated_data["outcome"],
+            reason=form.validated_data["reason"],
+        )
+
+        task.refresh_from_db()
+        return Response(s.TaskSerializer(task).data)

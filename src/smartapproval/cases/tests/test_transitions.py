@@ -42,8 +42,20 @@ def test_every_non_final_status_has_a_way_out(status):
 
 
 @pytest.mark.parametrize("status", sorted(FINAL_STATUSES))
-def test_final_statuses_allow_nothing(status):
-    assert transitions.actions_from(status) == []
+def test_final_statuses_allow_nothing_but_supervision(status):
+    allowed = transitions.actions_from(status)
+
+    assert set(allowed) <= transitions.AFTER_CLOSING_ACTIONS
+    assert all(transitions.target_status(action) is None for action in allowed)
+
+
+def test_only_a_closed_case_is_verified_after_closing():
+    closing = {
+        status: transitions.actions_from(status) for status in sorted(FINAL_STATUSES)
+    }
+
+    assert closing.pop(CaseStatus.CLOSED) == [CaseAction.VERIFY_COMMITMENT]
+    assert all(actions == [] for actions in closing.values())
 
 
 def test_every_non_final_status_reaches_a_final_one():

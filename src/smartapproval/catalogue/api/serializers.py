@@ -13,6 +13,10 @@ from smartapproval.catalogue.models import (
     ServiceItem,
     limit_text,
 )
+from smartapproval.catalogue.selectors import (
+    item_commitment_requirements,
+    item_commitment_statement,
+)
 from smartapproval.core.models import LimitUnit
 
 UNIT_LABELS = {
@@ -62,6 +66,7 @@ class MaterialRequirementSerializer(serializers.ModelSerializer):
             "name",
             "required",
             "deferrable",
+            "commitment_replaces",
             "originals",
             "copies",
             "paper",
@@ -156,8 +161,22 @@ class ItemListSerializer(serializers.ModelSerializer):
         }
 
 
+class ItemNotifyCommitSerializer(serializers.Serializer):
+    offered = serializers.BooleanField()
+    statement = serializers.CharField(
+        help_text="The text the applicant agrees to (告知承诺书), as a case keeps it."
+    )
+    replaces = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Orders of the materials."
+    )
+    verification_limit_value = serializers.IntegerField(
+        help_text="Working days after an approval to verify the commitment."
+    )
+
+
 class ItemDetailSerializer(ItemListSerializer):
     materials = MaterialRequirementSerializer(many=True)
+    notify_commit = serializers.SerializerMethodField()
     legal_bases = LegalBasisSerializer(many=True)
     faq = ItemQuestionSerializer(many=True)
     window = ItemWindowSerializer()
@@ -193,7 +212,18 @@ class ItemDetailSerializer(ItemListSerializer):
             "valid_from",
             "valid_to",
             "published_at",
+            "notify_commit",
         ]
+
+    @extend_schema_field(ItemNotifyCommitSerializer)
+    def get_notify_commit(self, item: ServiceItem) -> dict[str, Any]:
+        replaced = item_commitment_requirements(item)
+        return {
+            "offered": bool(replaced),
+            "statement": item_commitment_statement(item),
+            "replaces": [req.order for req in replaced],
+            "verification_limit_value": item.verification_limit_value,
+        }
 
 
 class ItemSearchParamsSerializer(serializers.Serializer):

@@ -132,6 +132,47 @@ class TestServiceItemChangeForm:
         entry = AuditEntry.objects.get(action="item_updated")
         assert entry.after["materials"][0]["name"] == "营业执照"
 
+    def test_notify_and_commit_is_set_with_the_materials_it_replaces(
+        self, admin_client, admin_user
+    ):
+        item = ServiceItemFactory()
+        MaterialRequirementFactory(item=item, order=1, name="申请书")
+        MaterialRequirementFactory(item=item, order=2, name="场地证明")
+        url = reverse("admin:catalogue_serviceitem_change", args=[item.pk])
+        page = admin_client.get(url)
+        data = form_data(page)
+        data["notify_commit_allowed"] = "on"
+        data["verification_limit_value"] = "20"
+        data["materials-1-commitment_replaces"] = "on"
+
+        response = admin_client.post(url, data)
+
+        assert "适用告知承诺制" in page.content.decode()
+        assert "以承诺代替" in page.content.decode()
+        assert response.status_code == 302
+        item.refresh_from_db()
+        assert item.notify_commit_allowed is True
+        assert item.verification_limit_value == 20
+        assert list(
+            item.materials.filter(commitment_replaces=True).values_list(
+                "name", flat=True
+            )
+        ) == ["场地证明"]
+        entry = AuditEntry.objects.get(action="item_updated")
+        assert entry.after["notify_commit_allowed"] is True
+
+    def test_a_verification_limit_of_nought_is_refused(self, admin_client):
+        item = ServiceItemFactory()
+        url = reverse("admin:catalogue_serviceitem_change", args=[item.pk])
+        data = form_data(admin_client.get(url))
+        data["verification_limit_value"] = "0"
+
+        response = admin_client.post(url, data)
+
+        assert response.status_code == 200
+        item.refresh_from_db()
+        assert item.verification_limit_value == 30
+
     def test_promised_above_legal_is_a_form_error_in_chinese(self, admin_client):
         item = ServiceItemFactory()
         url = reverse("admin:catalogue_serviceitem_change", args=[item.pk])

@@ -352,6 +352,41 @@ class TestJsonImport:
         assert frozen.version == 11
         assert frozen.snapshot["materials"][8]["copies"] == 3
 
+    def test_json_carries_notify_and_commit_and_the_materials_it_replaces(
+        self, tmp_path
+    ):
+        data = json.loads(JSON_FILE.read_text(encoding="utf-8"))
+        data["notify_commit_allowed"] = True
+        data["verification_limit_value"] = 20
+        data["commitment_statement"] = "申请人承诺符合条件。"
+        data["materials"][1]["commitment_replaces"] = True
+        path = tmp_path / "item.json"
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+        report = catalogue_import(path=path)
+
+        assert report.errors == []
+        item = ServiceItem.objects.get(implementation_code=JSON_CODE)
+        assert item.notify_commit_allowed is True
+        assert item.verification_limit_value == 20
+        assert item.commitment_statement == "申请人承诺符合条件。"
+        assert list(
+            item.materials.filter(commitment_replaces=True).values_list(
+                "order", flat=True
+            )
+        ) == [data["materials"][1].get("order", 2)]
+
+    def test_json_refuses_a_verification_limit_of_nought(self, tmp_path):
+        data = json.loads(JSON_FILE.read_text(encoding="utf-8"))
+        data["verification_limit_value"] = 0
+        path = tmp_path / "item.json"
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+        report = catalogue_import(path=path)
+
+        assert len(report.errors) == 1
+        assert not ServiceItem.objects.filter(implementation_code=JSON_CODE).exists()
+
 
 @pytest.mark.django_db
 class TestReimport:

@@ -7,7 +7,11 @@ from structlog.testing import capture_logs
 from smartapproval.audit.models import AuditEntry
 from smartapproval.core.api import ServiceError
 from smartapproval.parties.models import Enterprise, Person
-from smartapproval.parties.services import enterprise_record, person_record
+from smartapproval.parties.services import (
+    enterprise_record,
+    party_violation_record,
+    person_record,
+)
 from smartapproval.parties.tests.factories import (
     UserFactory,
     credit_code,
@@ -301,3 +305,41 @@ class TestOnlineApplication:
 
         assert (person.phone, person.account) == ("13800000002", owner)
         assert _entries("person_changed")[0].actor == clerk
+
+
+class TestPartyViolationRecord:
+    def test_a_violation_is_flagged_and_audited_with_its_reason_and_source(self):
+        person = _person()
+        clerk = UserFactory()
+
+        party_violation_record(
+            actor=clerk, party=person, reason="承诺不实", source="511602-1"
+        )
+
+        person.refresh_from_db()
+        assert person.has_violation is True
+        (entry,) = _entries("person_violation_recorded")
+        assert entry.actor == clerk
+        assert entry.note == "承诺不实"
+        assert entry.before == {"has_violation": False}
+        assert entry.after == {"has_violation": True, "source": "511602-1"}
+
+    def test_a_second_violation_is_audited_again(self):
+        enterprise = _enterprise()
+
+        party_violation_record(actor=None, party=enterprise, reason="一")
+        party_violation_record(actor=None, party=enterprise, reason="二")
+
+        entries = _entries("enterprise_violation_recorded")
+        assert [e.note for e in entries] == ["一", "二"]
+        assert entries[1].before == {"has_violation": True}
+
+    def test_a_violation_needs_a_reason(self):
+        person = _person()
+
+        with pytest.raises(ServiceError) as error:
+            party_violation_record(actor=None, party=person, reason="  ")
+
+        assert error.value.field == "reason"
+        person.refresh_from_db()
+        assert person.has_violation is False
