@@ -11,8 +11,10 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test check format-check lint migrations-check layers types lock clean
 
+# The console shows warnings and the welcome line; LOG_LEVEL=INFO make run
+# shows every step and request as JSON, as production logs them.
 run: $(RUN_STAMP)
-	$(BIN)/smartapproval serve
+	LOG_LEVEL=$${LOG_LEVEL:-WARNING} $(BIN)/smartapproval serve
 
 test: $(DEV_STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
