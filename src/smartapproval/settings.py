@@ -187,8 +187,11 @@ SMARTAPPROVAL_WARNING_DAYS = env("SMARTAPPROVAL_WARNING_DAYS", 2)
 # before the application is returned (退件).
 SMARTAPPROVAL_DEFERRAL_CUTOFF_DAYS = env("SMARTAPPROVAL_DEFERRAL_CUTOFF_DAYS", 15)
 SMARTAPPROVAL_CATALOGUE_DIR = env("SMARTAPPROVAL_CATALOGUE_DIR", "")
-# The address printed in QR codes of decisions and e-licences.
-SMARTAPPROVAL_PUBLIC_URL = env("SMARTAPPROVAL_PUBLIC_URL", "http://127.0.0.1:8000")
+# The address printed in QR codes of decisions and e-licences; by default
+# the embedded run's own, on the port it serves (PORT).
+SMARTAPPROVAL_PUBLIC_URL = env(
+    "SMARTAPPROVAL_PUBLIC_URL", f"http://127.0.0.1:{env('PORT', 8000)}"
+)
 # Failed public progress lookups (case number and applicant code) one client
 # address may make within the window (seconds) before it is refused with 429.
 SMARTAPPROVAL_PROGRESS_FAILURE_LIMIT = env("SMARTAPPROVAL_PROGRESS_FAILURE_LIMIT", 10)

@@ -113,6 +113,7 @@ def test_enterprise_applies_and_the_centre_approves_and_closes(
         expect(enterprise.get_by_label("统一社会信用代码")).to_have_value(
             "91450721MA5L3K8D3Y"
         )
+        enterprise.get_by_label("项目名称").fill("灵山县城北污水处理厂")
         required = enterprise.locator(".material-field").filter(has_text="必交")
         optional = enterprise.locator(".material-field").filter(has_text="选填")
         expect(required).to_have_count(8)
@@ -267,8 +268,10 @@ def test_enterprise_applies_and_the_centre_approves_and_closes(
         # Nobody outside the centre reads the reviewers' opinions there.
         expect(timeline).not_to_contain_text("施工前完成压覆矿产查询")
 
-        # Its e-licence verifies as valid from the link the QR code carries.
+        # Its e-licence names the project and verifies as valid from the link
+        # the QR code carries.
         expect(enterprise.locator("#result-heading")).to_have_text("电子证照")
+        see(enterprise, "关于灵山县城北污水处理厂项目可行性研究报告的批复")
         enterprise.get_by_role("link", name="在线核验").click()
         expect(enterprise.get_by_role("heading", level=1)).to_have_text("证照核验")
         see(enterprise, "有效")

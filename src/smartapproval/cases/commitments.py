@@ -157,6 +157,17 @@ def replaced_requirement_ids(case: Case) -> set[int]:
     )
 
 
+def deferred_requirement_ids(case: Case) -> set[int]:
+    """Return the requirements a conditional acceptance of the case deferred."""
+    return set(
+        CommitmentMaterial.objects.filter(
+            commitment__case=case,
+            commitment__kind=CommitmentKind.DEFERRAL,
+            requirement__isnull=False,
+        ).values_list("requirement_id", flat=True)
+    )
+
+
 def applicant_has_violation(case: Case) -> bool:
     """Tell whether the case's applicant has a violation on record (失信)."""
     party = case.person if case.person_id else case.enterprise

@@ -550,9 +550,15 @@ def _moment_clock(task: Task, now: datetime) -> Clock:
             if task.due_on is not None and task.due_on > today
             else 0
         )
-        label = ngettext(
-            "%(days)s working day left", "%(days)s working days left", remaining
-        ) % {"days": remaining}
+        label = (
+            ngettext(
+                "%(days)s working day left", "%(days)s working days left", remaining
+            )
+            % {"days": remaining}
+            if remaining
+            else gettext("Due today by %(time)s")
+            % {"time": due_at.astimezone(workdays.BEIJING).strftime("%H:%M")}
+        )
     if task.warn_at is None and task.limit_unit == WORKING_DAYS:
         # Without a warning of its own, a day node warns as a case does.
         return _clock_for(task.due_on, today, start=task.started_on)

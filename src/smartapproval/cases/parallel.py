@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext
 
-from smartapproval.cases.models import Case, Task, TaskStatus
+from smartapproval.cases.models import Case, CaseStatus, Task, TaskStatus
 from smartapproval.core.api import ServiceError
 
 
@@ -83,17 +83,37 @@ def answer_check(*, outcome: str, opinion: str) -> None:
 
 
 def task_ensure_open(task: Task) -> None:
-    """Refuse an answer on a task that is no longer needed (409)."""
-    if task.status == TaskStatus.CANCELLED:
-        raise ServiceError(
-            gettext(
-                "This review is no longer needed: another department has "
-                "already refused the application."
-            ),
-            field="task",
-            code="task_cancelled",
-            status=409,
+    """Refuse an answer on a task that is no longer needed (409), saying why."""
+    if task.status != TaskStatus.CANCELLED:
+        return
+    case = task.case
+    refused = (
+        task.round is not None
+        and case.tasks.filter(
+            round=task.round, status=TaskStatus.DONE, outcome=Answer.REJECTED
+        ).exists()
+    )
+    if case.status in {
+        CaseStatus.WITHDRAWN,
+        CaseStatus.TERMINATED,
+        CaseStatus.NOT_ACCEPTED,
+    }:
+        message = gettext(
+            "This review is no longer needed: the application was withdrawn or ended."
         )
+    elif refused:
+        message = gettext(
+            "This review is no longer needed: another department has "
+            "already refused the application."
+        )
+    elif case.decision:
+        message = gettext("This review is no longer needed: the case has been decided.")
+    else:
+        message = gettext(
+            "This review is no longer needed: the case was sent back to an "
+            "earlier step."
+        )
+    raise ServiceError(message, field="task", code="task_cancelled", status=409)
 
 
 @dataclass(frozen=True)

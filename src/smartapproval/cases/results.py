@@ -109,7 +109,9 @@ def result_title_for(case: Case, kind: str) -> str:
             break
 
     if case.decision == Decision.DENIED:
-        return f"关于{item.name}申请的不予许可决定"
+        if item.item_type == ItemType.LICENSING:
+            return f"关于{item.name}申请的不予许可决定"
+        return f"关于{item.name}申请的不予办理决定"
     title = (item.result_name or "").strip()
     if title and project:
         for placeholder in PLACEHOLDERS:

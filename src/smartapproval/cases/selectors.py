@@ -9,7 +9,7 @@ scope is a 404, never a 403: a stranger does not learn that it exists.
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 
@@ -24,6 +24,7 @@ from smartapproval.cases.models import (
     SignerStatus,
     Task,
     TaskKind,
+    TaskOutcome,
     TaskSigner,
     TaskStatus,
 )
@@ -108,6 +109,9 @@ def task_get_on_visible_case(*, user: User | None, pk: int) -> Task:
     co-departments' tasks of their cases; acting on a task is checked by
     the services.
     """
+    # Tasks carry internal opinions: staff only, never the applicant.
+    if not _is_user(user) or not user.is_staff_member:
+        raise Http404(gettext("No such task."))
     visible = case_list_for_user(user=user).values("pk")
     task = (
         Task.objects.select_related("case", "case__item", "department")
@@ -131,6 +135,32 @@ def task_colleagues(*, task: Task, user: User) -> QuerySet[User]:
     if not user.sees_all_departments:
         reviewers = reviewers.filter(department_id=task.department_id)
     return reviewers.select_related("department").order_by("department_id", "name")
+
+
+def case_open_revisions(case: Case) -> list[Task]:
+    """List the revisions co-departments asked for that are still open.
+
+    Each is the lead department's revision step of a branch, with the
+    opinion of the review that asked for it in ``asked``.
+    """
+    steps = list(
+        case.tasks.filter(status=TaskStatus.OPEN, kind=TaskKind.REVIEW)
+        .exclude(branch="")
+        .exclude(node_key=F("branch"))
+        .order_by("created_at", "pk")
+    )
+    for step in steps:
+        step.asked = (
+            case.tasks.filter(
+                node_key=step.branch,
+                status=TaskStatus.DONE,
+                outcome=TaskOutcome.REVISION_REQUIRED,
+            )
+            .select_related("department")
+            .order_by("-completed_at", "-pk")
+            .first()
+        )
+    return steps
 
 
 def case_latest_round(case: Case) -> int | None:
@@ -160,38 +190,55 @@ def _standing(tasks: QuerySet[Task]) -> QuerySet[Task]:
     return tasks.exclude(Exists(later))
 
 
+def _is_revision_step(task: Task) -> bool:
+    # A branch's revision step (补正) only passes the applicant's revision
+    # on; it decides nothing, so separation of duties leaves it out.
+    return bool(task.branch) and task.node_key != task.branch
+
+
+def _handled_by(user: User, *, case) -> QuerySet[Task]:
+    """Review steps of ``case`` whose standing completion ``user`` took part in.
+
+    Taking part is completing the step, or signing it as a co-signer or
+    countersigner: a countersigned step is everyone's who signed it.
+    """
+    signed = TaskSigner.objects.filter(
+        task=OuterRef("pk"), user=user, status=SignerStatus.SIGNED
+    )
+    return (
+        _standing(
+            Task.objects.filter(
+                Q(completed_by=user) | Exists(signed),
+                case=case,
+                kind=TaskKind.REVIEW,
+                status=TaskStatus.DONE,
+            )
+        )
+        .exclude(~Q(branch="") & ~Q(node_key=F("branch")))
+        .exclude(outcome=TaskOutcome.SENT_BACK)
+    )
+
+
 def _done_elsewhere_by(user: User) -> QuerySet[Task]:
-    """Review tasks ``user`` completed at another node of the outer task's case."""
-    return _standing(
-        Task.objects.filter(
-            case=OuterRef("case"),
-            kind=TaskKind.REVIEW,
-            status=TaskStatus.DONE,
-            completed_by=user,
-        ).exclude(node_key=OuterRef("node_key"))
+    """Review steps ``user`` took part in at another node of the outer task's case."""
+    return _handled_by(user, case=OuterRef("case")).exclude(
+        node_key=OuterRef("node_key")
     )
 
 
 def task_excluded_for_user(*, task: Task, user: User | None) -> bool:
     """Tell whether separation of duties keeps ``user`` from ``task``.
 
-    A person whose completion of one node of a case still stands may not
-    complete another node of it; the same node again (after a return) is
-    theirs. The verification of a commitment, after the decision, is not a
-    node of the route.
+    A person whose completion (or signature) of one node of a case still
+    stands may not take another node of it; the same node again (after a
+    return) is theirs. Neither the verification of a commitment, after the
+    decision, nor a branch's revision step is a deciding node.
     """
     if not _is_user(user):
         return True
-    if task.kind != TaskKind.REVIEW:
+    if task.kind != TaskKind.REVIEW or _is_revision_step(task):
         return False
-    return _standing(
-        Task.objects.filter(
-            case_id=task.case_id,
-            kind=TaskKind.REVIEW,
-            status=TaskStatus.DONE,
-            completed_by=user,
-        ).exclude(node_key=task.node_key)
-    ).exists()
+    return _handled_by(user, case=task.case_id).exclude(node_key=task.node_key).exists()
 
 
 def task_inbox_for_user(*, user: User | None) -> list[Task]:
@@ -217,8 +264,9 @@ def task_inbox_for_user(*, user: User | None) -> list[Task]:
         # A task transferred or delegated to a colleague is theirs alone,
         # unless the user is asked to sign it.
         theirs = Q(assignee__isnull=True) | Q(assignee=user) | Q(delegate=user)
+        revision_step = ~Q(branch="") & ~Q(node_key=F("branch"))
         tasks = tasks.exclude(
-            Q(kind=TaskKind.REVIEW) & Exists(_done_elsewhere_by(user))
+            Q(kind=TaskKind.REVIEW) & ~revision_step & Exists(_done_elsewhere_by(user))
         ).filter(theirs | Exists(signing))
     else:
         return []
@@ -276,6 +324,26 @@ INTERNAL_ACTIONS = frozenset(
 )
 
 
+# Timeline notes written for the applicant; review opinions stay internal.
+APPLICANT_NOTE_ACTIONS = frozenset(
+    {
+        CaseAction.REFUSE,
+        CaseAction.REQUEST_CORRECTION,
+        CaseAction.SUPPLY_CORRECTION,
+        CaseAction.REQUEST_REVISION,
+        CaseAction.SUSPEND,
+        CaseAction.EXTEND,
+        CaseAction.DECIDE,
+        CaseAction.WITHDRAW,
+        CaseAction.TERMINATE,
+        CaseAction.ACCEPT_CONDITIONALLY,
+        CaseAction.SUPPLY_DEFERRED,
+        CaseAction.RETURN,
+        CaseAction.VERIFY_COMMITMENT,
+    }
+)
+
+
 def case_timeline_for_applicant(case: Case) -> QuerySet[CaseEvent]:
     """Return the steps of the case the applicant follows, in order."""
     return case_timeline(case).exclude(action__in=INTERNAL_ACTIONS)
@@ -328,8 +396,10 @@ def material_get_for_user(*, user: User | None, pk: int) -> CaseMaterial:
 def case_missing_materials(case: Case) -> list[dict]:
     """List the required materials of the item the case has no file for.
 
-    Materials that may be deferred (容缺) are not listed, nor those the
-    case's notify-and-commit statement replaces.
+    A material the case's notify-and-commit statement replaces is not
+    listed, nor one deferred under a conditional acceptance (容缺受理); a
+    deferrable material not deferred is missing like any other: plain
+    acceptance needs it, only a recorded commitment lets it follow.
     """
     supplied = set(
         case.materials.exclude(requirement__isnull=True).values_list(
@@ -337,8 +407,13 @@ def case_missing_materials(case: Case) -> list[dict]:
         )
     )
     supplied |= commitments.replaced_requirement_ids(case)
+    supplied |= commitments.deferred_requirement_ids(case)
     return [
-        {"requirement_id": req.pk, "name": req.name}
-        for req in case.item.materials.filter(required=True, deferrable=False)
+        {
+            "requirement_id": req.pk,
+            "name": req.name,
+            "deferrable": req.deferrable,
+        }
+        for req in case.item.materials.filter(required=True)
         if req.pk not in supplied
     ]

@@ -90,6 +90,8 @@ A = CaseAction
 # An identical submission without a key within this window is flagged as a
 # possible duplicate (case 17); it is still accepted.
 DUPLICATE_WINDOW = timedelta(minutes=10)
+# One urge per person and task within this time: a handler is told once.
+URGE_INTERVAL = timedelta(hours=1)
 _PHONE = re.compile(r"\+?[0-9][0-9-]{5,18}[0-9]")
 
 AUDIT_ACTIONS: dict[str, str] = {
@@ -615,6 +617,20 @@ def _case_create(
         except ServiceError as error:
             error.field = "applicant.code"
             raise
+        # The name is the identity's, as the library holds it: an online
+        # form cannot rename a company or a person (its code alone proves
+        # nothing about the name typed beside it).
+        own = party_selectors.party_own_record(
+            kind=cleaned["kind"], code=cleaned["code"], account=account
+        )
+        if own is not None:
+            cleaned["name"] = own.name
+            if isinstance(own, Enterprise):
+                cleaned["legal_representative"] = own.legal_representative
+                if own.legal_representative_id_number:
+                    cleaned["legal_representative_id_number"] = (
+                        own.legal_representative_id_number
+                    )
 
     fingerprint = _fingerprint(item, cleaned, form_data, checked, bool(replaced))
     duplicate = not key and _recent_duplicate(
@@ -858,12 +874,26 @@ def case_register(
 
 @transaction.atomic
 def case_add_materials(
-    *, case: Case, actor: User, materials: list[MaterialUpload]
+    *, case: Case, actor: User, materials: list[MaterialUpload], note: str = ""
 ) -> list[CaseMaterial]:
-    """Add files to a case not yet under review (applicant or window clerk)."""
+    """Add files to a case (applicant or window clerk).
+
+    Before review, or while suspended; in review only while a
+    co-department's revision is open, for the revised files.
+    """
     case = _lock(case)
     _ensure_may_act(case, actor, A.ADD_MATERIAL)
     transitions.ensure_allowed(case, A.ADD_MATERIAL)
+    if case.status == CaseStatus.IN_REVIEW and not selectors.case_open_revisions(case):
+        raise ServiceError(
+            gettext(
+                "During the review, files are added only when a department "
+                "asks for a revision."
+            ),
+            field="materials",
+            code="no_revision_open",
+            status=409,
+        )
     if not materials:
         raise ServiceError(
             gettext("Choose at least one file."), field="materials", code="required"
@@ -875,12 +905,13 @@ def case_add_materials(
             uploads.material_store(case=case, checked=c, actor=actor, stored=stored)
             for c in checked
         ]
+        names = "、".join(m.original_name for m in added)
         _record(
             case=case,
             actor=actor,
             action=A.ADD_MATERIAL,
             status_from=case.status,
-            note=", ".join(m.original_name for m in added),
+            note=f"{names}：{note.strip()}" if (note or "").strip() else names,
             after={"materials": [m.pk for m in added]},
         )
 
@@ -931,14 +962,20 @@ def _accept(
     action: str,
     note: str = "",
     after: dict[str, Any] | None = None,
+    deferring: frozenset[int] = frozenset(),
 ) -> Case:
     """Start the locked case's clock and its review route.
 
     The one way into review: a plain acceptance and a conditional one
-    (``action``) differ only in the timeline step and what it records.
+    (``action``) differ only in the timeline step and what it records, and
+    in the materials (``deferring``) that may follow.
     """
     legal, legal_unit, promised, promised_unit = _limits_of(case.item)
-    missing = selectors.case_missing_materials(case)
+    missing = [
+        entry
+        for entry in selectors.case_missing_materials(case)
+        if entry["requirement_id"] not in deferring
+    ]
     if missing:
         # Accepting starts the clock: what is missing is asked for first,
         # all at once (补正).
@@ -1624,11 +1661,20 @@ def answer_label(task: Task, outcome: str) -> str:
     不予许可; elsewhere they are a reviewer's opinion.
     """
     if task.decides and outcome in DECISION_LABELS:
-        return str(DECISION_LABELS[outcome])
-    try:
-        return str(TaskOutcome(outcome).label)
-    except ValueError:
-        return outcome
+        return str(DECISION_LABELS[TaskOutcome(outcome)])
+    for choices in (TaskOutcome, VerificationOutcome):
+        try:
+            return str(choices(outcome).label)
+        except ValueError:
+            continue
+    return outcome
+
+
+def task_answers_of(task: Task) -> tuple[str, ...]:
+    """Return the answers ``task`` takes: its route's, or a verification's."""
+    if task.kind == TaskKind.VERIFICATION:
+        return tuple(VerificationOutcome.values)
+    return _answers_of(task)
 
 
 DECISION_LABELS = {
@@ -1638,9 +1684,19 @@ DECISION_LABELS = {
 
 
 def _task_finish(
-    *, case: Case, task: Task, actor: User, outcome: str, opinion: str, note: str = ""
+    *,
+    case: Case,
+    task: Task,
+    actor: User,
+    outcome: str,
+    opinion: str,
+    note: str = "",
+    reason: str | None = None,
 ) -> routes.RouteStep:
-    """Close the locked task with ``outcome`` and let the route go on."""
+    """Close the locked task with ``outcome`` and let the route go on.
+
+    ``reason`` is what a denial tells the applicant, ``opinion`` by default.
+    """
     route = routes.route_get(case.route_key)
     route.answer_check(task, outcome)
 
@@ -1692,7 +1748,7 @@ def _task_finish(
             case=case,
             actor=actor,
             decision=step.decision,
-            reason=step.reason or opinion,
+            reason=step.reason or (opinion if reason is None else reason),
         )
     transaction.on_commit(
         partial(
@@ -1823,6 +1879,20 @@ def task_transfer(*, task: Task, actor: User, to_user_id: int, reason: str) -> T
     transitions.ensure_role(actor, A.TRANSFER_TASK)
     _ensure_task_open(task)
     transitions.ensure_allowed(case, A.TRANSFER_TASK)
+    if task.delegate_id == actor.pk and task.assignee_id != actor.pk:
+        raise ServiceError(
+            gettext("A delegate acts on the task; only its handler transfers it."),
+            field="task",
+            code="not_handler",
+            status=403,
+        )
+    if task.sign_mode:
+        raise ServiceError(
+            gettext("The countersigners decide this task; it cannot be transferred."),
+            field="task",
+            code="countersign_pending",
+            status=409,
+        )
     reason = _required_text(
         reason, field="reason", message=gettext("Give the reason for the transfer.")
     )
@@ -1861,6 +1931,10 @@ def task_transfer(*, task: Task, actor: User, to_user_id: int, reason: str) -> T
     task.assignee = to_user
     task.delegate = None
     task.save(update_fields=["department", "assignee", "delegate"])
+    # The new handler decides whom to ask: earlier requests to sign lapse.
+    withdrawn = task.signers.filter(status=SignerStatus.PENDING).update(
+        status=SignerStatus.CANCELLED
+    )
     _task_record(
         case=case,
         task=task,
@@ -1869,7 +1943,11 @@ def task_transfer(*, task: Task, actor: User, to_user_id: int, reason: str) -> T
         action=A.TRANSFER_TASK,
         audit_action="task_transferred",
         note=reason,
-        data={"to_user": to_user.pk, "department": to_user.department_id},
+        data={
+            "to_user": to_user.pk,
+            "department": to_user.department_id,
+            "signers_withdrawn": withdrawn,
+        },
         before=before,
     )
     return task
@@ -2144,6 +2222,9 @@ def _countersign_settle(*, case: Case, task: Task, actor: User) -> None:
         + (f"，{s.opinion}" if s.opinion else "")
         for s in signed
     )
+    # The applicant reads the reasons of the answer that decided, not who
+    # gave them.
+    reason = "；".join(s.opinion for s in signed if s.outcome == outcome and s.opinion)
     _task_finish(
         case=case,
         task=task,
@@ -2151,6 +2232,7 @@ def _countersign_settle(*, case: Case, task: Task, actor: User) -> None:
         outcome=outcome,
         opinion=opinion,
         note=str(SignMode(task.sign_mode).label),
+        reason=reason,
     )
 
 
@@ -2178,6 +2260,18 @@ def task_urge(*, task: Task, actor: User, note: str = "") -> Task:
     task.case = case
     _ensure_task_open(task)
     transitions.ensure_allowed(case, A.URGE_TASK)
+    recent = task.log.filter(
+        kind=TaskActionKind.URGE,
+        actor=actor,
+        at__gte=timezone.now() - URGE_INTERVAL,
+    ).exists()
+    if recent:
+        raise ServiceError(
+            gettext("You urged this task less than an hour ago."),
+            field="task",
+            code="urged_recently",
+            status=409,
+        )
 
     task.urge_count += 1
     task.last_urged_at = timezone.now()
@@ -2397,12 +2491,18 @@ def case_accept_conditionally(
             status=409,
         )
     requirements = _deferred_requirements(case, deferred)
-    missing = selectors.case_missing_materials(case)
+    deferring = frozenset(req.pk for req in requirements)
+    missing = [
+        entry
+        for entry in selectors.case_missing_materials(case)
+        if entry["requirement_id"] not in deferring
+    ]
     if missing:
         raise ServiceError(
             gettext(
-                "These required materials are missing and may not be deferred: "
-                "%(names)s. Ask the applicant for a correction instead."
+                "These required materials are missing and not deferred: "
+                "%(names)s. Defer them too if the item allows it, or ask the "
+                "applicant for a correction."
             )
             % {"names": "、".join(entry["name"] for entry in missing)},
             field="deferred",
@@ -2424,6 +2524,7 @@ def case_accept_conditionally(
     case = _accept(
         case=case,
         actor=actor,
+        deferring=deferring,
         action=A.ACCEPT_CONDITIONALLY,
         note=gettext("To be supplied by %(day)s: %(names)s")
         % {"day": due.isoformat(), "names": "、".join(names)},

@@ -42,8 +42,12 @@ _OPEN = _BEFORE_DECISION - {S.DRAFT}
 TRANSITIONS: dict[str, Transition] = {
     A.SUBMIT: Transition(frozenset({S.DRAFT}), S.SUBMITTED),
     A.REGISTER: Transition(frozenset({S.DRAFT}), S.SUBMITTED),
+    # In review only while a co-department's revision is open (the service
+    # checks): the revised files come in then.
     A.ADD_MATERIAL: Transition(
-        frozenset({S.DRAFT, S.SUBMITTED, S.CORRECTION_REQUESTED, S.SUSPENDED}),
+        frozenset(
+            {S.DRAFT, S.SUBMITTED, S.CORRECTION_REQUESTED, S.IN_REVIEW, S.SUSPENDED}
+        ),
         None,
     ),
     A.ACCEPT: Transition(frozenset({S.SUBMITTED}), S.ACCEPTED),

@@ -217,8 +217,8 @@ class TaskCompleteForm(forms.Form):
     opinion = _text(
         _("Opinion"),
         help_text=_(
-            "Required when you refuse, deny, ask for a revision or approve "
-            "with conditions."
+            "Required when you refuse, deny, ask for a revision, approve with "
+            "conditions or ask the co-departments again."
         ),
     )
 
@@ -491,7 +491,16 @@ def task_panel_for(
                 continue
             if key in {"cosigners", "countersign"} and (task.sign_mode or pending):
                 continue
-            panel.verbs.append((verb, keep(verb.form(task=task, user=user))))
+            form = keep(verb.form(task=task, user=user))
+            # Nobody to hand the task to or to ask: the verb is not offered.
+            choices = [
+                field.choices
+                for name, field in form.fields.items()
+                if name in {"to_user", "signers"}
+            ]
+            if choices and not all(choices):
+                continue
+            panel.verbs.append((verb, form))
 
     urges = user.sees_all_departments or (
         user.department_id == task.case.department_id

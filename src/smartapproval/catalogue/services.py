@@ -694,11 +694,53 @@ def _assign(item: ServiceItem, fields: dict[str, Any]) -> dict[str, tuple[Any, A
     return changes
 
 
+# Orders are moved out of the way by this much while rows are renumbered
+# (the (item, order) pair is unique).
+_ORDER_PARKING = 10000
+
+
 def _replace_materials(item: ServiceItem, materials: list[dict[str, Any]]) -> None:
-    MaterialRequirement.objects.filter(item=item).delete()
-    MaterialRequirement.objects.bulk_create(
-        [MaterialRequirement(item=item, **material) for material in materials]
+    """Make the item's material list ``materials``, keeping the rows that stay.
+
+    A material keeps its row (and so every case's file stays linked to it)
+    when a new entry has its name, or failing that its place in the list;
+    rows no entry matches are removed, new entries get new rows.
+    """
+    existing = list(MaterialRequirement.objects.filter(item=item).order_by("order"))
+    by_name: dict[str, MaterialRequirement] = {}
+    for row in existing:
+        by_name.setdefault(row.name, row)
+    by_order = {row.order: row for row in existing}
+    orders = [material.get("order", n) for n, material in enumerate(materials, 1)]
+
+    assigned: dict[int, MaterialRequirement] = {}
+    taken: set[int] = set()
+    for position, material in enumerate(materials):
+        row = by_name.get(material.get("name", ""))
+        if row is not None and row.pk not in taken:
+            assigned[position] = row
+            taken.add(row.pk)
+    for position in range(len(materials)):
+        row = by_order.get(orders[position])
+        if position not in assigned and row is not None and row.pk not in taken:
+            assigned[position] = row
+            taken.add(row.pk)
+
+    MaterialRequirement.objects.filter(item=item).exclude(pk__in=taken).delete()
+    MaterialRequirement.objects.filter(pk__in=taken).update(
+        order=models.F("order") + _ORDER_PARKING
     )
+    created = []
+    for position, material in enumerate(materials):
+        values = {**material, "order": orders[position]}
+        row = assigned.get(position)
+        if row is None:
+            created.append(MaterialRequirement(item=item, **values))
+            continue
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.save()
+    MaterialRequirement.objects.bulk_create(created)
 
 
 def _material_list(materials: list[dict[str, Any]]) -> list[dict[str, Any]]:

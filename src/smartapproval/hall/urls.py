@@ -24,6 +24,11 @@ urlpatterns = [
         name="case_supply_deferred",
     ),
     path(
+        "my/cases/<str:number>/revision/",
+        views_apply.case_supply_revision,
+        name="case_supply_revision",
+    ),
+    path(
         "my/cases/<str:number>/withdraw/",
         views_apply.case_withdraw,
         name="case_withdraw",

@@ -24,6 +24,7 @@ from smartapproval.accounts.models import ApplicantKind
 from smartapproval.cases import (
     commitments,
     deadlines,
+    results,
     selectors,
     services,
     transitions,
@@ -48,23 +49,7 @@ from smartapproval.parties.selectors import (
 log = structlog.get_logger(__name__)
 
 # Timeline notes written for the applicant; review opinions stay internal.
-APPLICANT_NOTES = frozenset(
-    {
-        CaseAction.REFUSE,
-        CaseAction.REQUEST_CORRECTION,
-        CaseAction.SUPPLY_CORRECTION,
-        CaseAction.REQUEST_REVISION,
-        CaseAction.SUSPEND,
-        CaseAction.EXTEND,
-        CaseAction.DECIDE,
-        CaseAction.WITHDRAW,
-        CaseAction.TERMINATE,
-        CaseAction.ACCEPT_CONDITIONALLY,
-        CaseAction.SUPPLY_DEFERRED,
-        CaseAction.RETURN,
-        CaseAction.VERIFY_COMMITMENT,
-    }
-)
+APPLICANT_NOTES = selectors.APPLICANT_NOTE_ACTIONS
 # Statuses in which deferred materials may still be handed in.
 DEFERRED_SUPPLY_STATUSES = frozenset(
     {CaseStatus.ACCEPTED, CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED}
@@ -123,7 +108,12 @@ class MaterialsForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def material_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.fields if name.startswith("material_")]
+        bound = [self[name] for name in self.fields if name.startswith("material_")]
+        for field in bound:
+            # An e-licence that may stand in for the file, offered beside it.
+            name = f"licence_{field.name.removeprefix('material_')}"
+            field.licence = self[name] if name in self.fields else None
+        return bound
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -208,6 +198,11 @@ class ApplyForm(MaterialsForm):
         ApplicantKind.PERSON: ("person_name", "id_number"),
         ApplicantKind.ENTERPRISE: ("enterprise_name", "uscc", "legal_representative"),
     }
+    # The fields that come with an account's identity, read-only online.
+    KIND_NAME_FIELDS = {
+        ApplicantKind.PERSON: ("person_name",),
+        ApplicantKind.ENTERPRISE: ("enterprise_name", "legal_representative"),
+    }
     # The form field of each kind's code.
     KIND_CODES_FIELD = {
         ApplicantKind.PERSON: "id_number",
@@ -239,6 +234,7 @@ class ApplyForm(MaterialsForm):
         requirements: list[MaterialRequirement],
         identity: tuple[str, str] | None = None,
         notify_offered: bool = False,
+        licences: list | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -263,6 +259,10 @@ class ApplyForm(MaterialsForm):
                 "service window."
             )
             self.initial[field] = code
+            # The name comes with the identity; the service keeps the
+            # library's whatever is sent.
+            for name in self.KIND_NAME_FIELDS[kind]:
+                self.fields[name].widget.attrs["readonly"] = "readonly"
         # 告知承诺制: a material the commitment replaces is required only
         # without the commitment, which clean() checks.
         self.replaced: set[int] = set()
@@ -279,6 +279,13 @@ class ApplyForm(MaterialsForm):
                     "your commitment after the approval."
                 ),
             )
+        if any(mark in (item.result_name or "") for mark in results.PLACEHOLDERS):
+            # The result document names the project (关于×××项目…的批复).
+            self.fields["project_name"] = forms.CharField(
+                label=_("Project name"),
+                max_length=200,
+                help_text=_("As the decision or licence will name it."),
+            )
         for requirement in requirements:
             field = _material_field(
                 requirement,
@@ -290,6 +297,21 @@ class ApplyForm(MaterialsForm):
             )
             field.replaced = requirement.pk in self.replaced
             self.fields[f"material_{requirement.pk}"] = field
+            if licences:
+                # One of the applicant's own e-licences may stand in for
+                # the file (证照库); then the file is not needed.
+                field.needs_file = field.required
+                field.required = False
+                self.fields[f"licence_{requirement.pk}"] = forms.TypedChoiceField(
+                    label=_("Or use one of your e-licences"),
+                    required=False,
+                    coerce=int,
+                    empty_value=None,
+                    choices=[
+                        ("", "—"),
+                        *[(doc.pk, f"{doc.title}（{doc.number}）") for doc in licences],
+                    ],
+                )
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -300,6 +322,18 @@ class ApplyForm(MaterialsForm):
         for name in self.KIND_FIELDS.get(kind, ()):
             if not (cleaned.get(name) or "").strip():
                 self.add_error(name, _("This field is required."))
+        for name, field in self.fields.items():
+            licence = f"licence_{name.removeprefix('material_')}"
+            missing = not (cleaned.get(name) or cleaned.get(licence))
+            if (
+                getattr(field, "needs_file", False)
+                and missing
+                and name not in self.errors
+            ):
+                self.add_error(
+                    name,
+                    _("Choose a file for this material, or one of your e-licences."),
+                )
         if not cleaned.get("notify_commit"):
             for name, field in self.fields.items():
                 requirement = getattr(field, "requirement", None)
@@ -319,6 +353,19 @@ class ApplyForm(MaterialsForm):
                     )
 
         return cleaned
+
+    def form_data(self) -> dict[str, str]:
+        """The application's own data, kept with the case."""
+        project = (self.cleaned_data.get("project_name") or "").strip()
+        return {"project_name": project} if project else {}
+
+    def licence_materials(self) -> dict[int, int]:
+        """The e-licences chosen to stand in for materials, by requirement."""
+        return {
+            int(name.removeprefix("licence_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("licence_") and value
+        }
 
     @property
     def commits_instead(self) -> bool:
@@ -434,6 +481,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         "requirements": requirements,
         "notify_offered": notify_offered,
         "identity": party_selectors.party_own_identity(account=request.user),
+        "licences": list(results.licences_for_holder(user=request.user)),
     }
 
     if request.method == "POST":
@@ -444,10 +492,11 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
                     actor=request.user,
                     item=item,
                     applicant=form.applicant(),
-                    form_data={},
+                    form_data=form.form_data(),
                     materials=form.uploads(),
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     notify_commit=form.commits_instead,
+                    licence_materials=form.licence_materials(),
                 )
             except ServiceError as error:
                 form.service_error_add(error)
@@ -529,6 +578,39 @@ class DeferredSupplyForm(MaterialsForm):
         return cleaned
 
 
+class RevisionSupplyForm(MaterialsForm):
+    """The revised files a co-department asked for, any of the item's."""
+
+    note = forms.CharField(
+        label=_("What you revised (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for requirement in case.item.materials.order_by("order"):
+            self.fields[f"material_{requirement.pk}"] = _material_field(
+                requirement,
+                label=f"{requirement.order}. {requirement.name}",
+                required=False,
+            )
+        self.fields["material_other"] = _material_field(
+            None, label=gettext("Other files (optional)"), required=False
+        )
+        self.order_fields([name for name in self.fields if name != "note"])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+
+        if not any(cleaned.get(name) for name in self.fields if name != "note"):
+            raise forms.ValidationError(
+                _("Choose at least one revised file."), code="required"
+            )
+        return cleaned
+
+
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason (optional)"),
@@ -555,11 +637,19 @@ def _case_page(
     *,
     correction_form: CorrectionSupplyForm | None = None,
     deferred_form: DeferredSupplyForm | None = None,
+    revision_form: RevisionSupplyForm | None = None,
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     if correction_form is None and case.status == CaseStatus.CORRECTION_REQUESTED:
         correction_form = CorrectionSupplyForm(case=case)
+    revisions = (
+        selectors.case_open_revisions(case)
+        if case.status == CaseStatus.IN_REVIEW
+        else []
+    )
+    if revisions and revision_form is None:
+        revision_form = RevisionSupplyForm(case=case)
     views = commitments.case_commitment_views(case)
     deferral = next(
         (v for v in views if v.commitment.kind == CommitmentKind.DEFERRAL), None
@@ -584,6 +674,8 @@ def _case_page(
             "commitments": views,
             "deferral": deferral,
             "deferred_form": deferred_form,
+            "revisions": revisions,
+            "revision_form": revision_form,
             "can_withdraw": transitions.is_allowed(case.status, CaseAction.WITHDRAW),
             "applicant_notes": APPLICANT_NOTES,
             "action_error": error,
@@ -673,6 +765,48 @@ def case_supply_deferred(request: HttpRequest, number: str) -> HttpResponse:
         request,
         case,
         deferred_form=form,
+        error=error or gettext("Please correct the marked fields."),
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_supply_revision(request: HttpRequest, number: str) -> HttpResponse:
+    """Hand in the revised files a co-department asked for (修改补正)."""
+    case = _own_case(request, number)
+    if request.method == "GET":
+        return redirect("hall:case_detail", number=case.number)
+    form = RevisionSupplyForm(request.POST, request.FILES, case=case)
+
+    status = 400
+    error = ""
+    if form.is_valid():
+        try:
+            services.case_add_materials(
+                case=case,
+                actor=request.user,
+                materials=form.uploads(),
+                note=form.cleaned_data["note"],
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+            status, error = exc.status, exc.message
+        else:
+            messages.success(
+                request,
+                gettext(
+                    "Your revised files were handed in; the department will "
+                    "review them again."
+                ),
+            )
+            return redirect("hall:case_detail", number=case.number)
+
+    case.refresh_from_db()
+    return _case_page(
+        request,
+        case,
+        revision_form=form,
         error=error or gettext("Please correct the marked fields."),
         status=status,
     )

@@ -175,6 +175,15 @@ def party_own_identity(*, account: User) -> tuple[str, str] | None:
     return None
 
 
+def party_own_record(
+    *, kind: str, code: str, account: User
+) -> Person | Enterprise | None:
+    """Return the account's own library entry of ``kind`` with ``code``."""
+    if kind == ApplicantKind.PERSON:
+        return Person.objects.filter(account=account, id_number=code).first()
+    return Enterprise.objects.filter(account=account, uscc=code).first()
+
+
 def party_online_ensure_own(*, kind: str, code: str, account: User) -> None:
     """Refuse an online application in a name the account does not hold.
 

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from smartapproval.accounts.models import FULL_PII_ROLES
-from smartapproval.cases import commitments, deadlines, routes, selectors, services
+from smartapproval.cases import commitments, deadlines, selectors, services
 from smartapproval.cases.models import (
     Case,
     CaseEvent,
@@ -20,6 +20,7 @@ from smartapproval.cases.models import (
     CommitmentMaterial,
     Decision,
     PauseKind,
+    ResultDocument,
     SignMode,
     Task,
     TaskLog,
@@ -101,6 +102,24 @@ class CaseSubmitSerializer(serializers.Serializer):
             "are not required."
         ),
     )
+    licence_materials = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        default=dict,
+        help_text=(
+            "Material requirement id → id of one of the applicant's own valid "
+            "e-licences (GET /api/v1/licences/), which stands in for that "
+            "material. Online applications only."
+        ),
+    )
+
+    def validate_licence_materials(self, value: dict) -> dict[int, int]:
+        try:
+            return {int(key): int(document) for key, document in value.items()}
+        except (TypeError, ValueError):
+            raise serializers.ValidationError(
+                _("Give the requirement ids as whole numbers.")
+            ) from None
 
 
 class CaseSubmitMultipartSerializer(CaseSubmitSerializer):
@@ -254,8 +273,10 @@ class TaskSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AnswerSerializer(many=True))
     def get_answers(self, task: Task) -> list[dict]:
-        answers = task.answers or routes.SEQUENTIAL_ANSWERS
-        return [{"value": a, "label": services.answer_label(task, a)} for a in answers]
+        return [
+            {"value": a, "label": services.answer_label(task, a)}
+            for a in services.task_answers_of(task)
+        ]
 
     @extend_schema_field(serializers.CharField())
     def get_outcome_label(self, task: Task) -> str:
@@ -441,7 +462,19 @@ class CaseDetailSerializer(CaseListSerializer):
 
     @extend_schema_field(EventSerializer(many=True))
     def get_timeline(self, case: Case) -> list:
-        return EventSerializer(selectors.case_timeline(case), many=True).data
+        user = self.context.get("user")
+        if getattr(user, "is_staff_member", False):
+            return EventSerializer(selectors.case_timeline(case), many=True).data
+        # The applicant follows the steps; who handled them and the review
+        # opinions stay with the staff, as on the applicant's page.
+        events = EventSerializer(
+            selectors.case_timeline_for_applicant(case), many=True
+        ).data
+        for event in events:
+            event["actor_label"] = ""
+            if event["action"] not in selectors.APPLICANT_NOTE_ACTIONS:
+                event["note"] = ""
+        return events
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_deadline(self, case: Case) -> dict | None:
@@ -626,3 +659,21 @@ class VerificationSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
     )
+
+
+class LicenceSerializer(serializers.ModelSerializer):
+    department = serializers.CharField(source="department.name", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = ResultDocument
+        fields = [
+            "id",
+            "number",
+            "title",
+            "department",
+            "issued_on",
+            "valid_until",
+            "status",
+            "status_label",
+        ]

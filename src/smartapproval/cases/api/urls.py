@@ -24,6 +24,7 @@ urlpatterns = [
         views.MaterialDownloadView.as_view(),
         name="material-download",
     ),
+    path("licences/", views.LicenceListView.as_view(), name="licence-list"),
     path("tasks/", views.TaskInboxView.as_view(), name="task-list"),
     path("tasks/<int:pk>/", views.TaskDetailView.as_view(), name="task-detail"),
     path(

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from smartapproval.accounts.models import Role
-from smartapproval.cases import selectors, services
+from smartapproval.cases import results, selectors, services
 from smartapproval.cases.api import serializers as s
 from smartapproval.cases.models import Case, CaseStatus, Task
 from smartapproval.cases.uploads import MaterialUpload
@@ -121,7 +121,9 @@ class CaseListCreateView(generics.GenericAPIView):
         if request.user.role == Role.CLERK:
             result = services.case_register(**arguments)
         else:
-            result = services.case_submit(**arguments)
+            result = services.case_submit(
+                **arguments, licence_materials=data["licence_materials"]
+            )
 
         body = _detail(
             result.case,
@@ -347,6 +349,23 @@ class MaterialDownloadView(APIView):
             filename=material.original_name,
             content_type=material.content_type or "application/octet-stream",
         )
+
+
+@extend_schema(tags=["cases"])
+class LicenceListView(generics.GenericAPIView):
+    serializer_class = s.LicenceSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        operation_id="licences_list",
+        summary="My valid e-licences (证照库), to stand in for materials",
+    )
+    def get(self, request):
+        licences = results.licences_for_holder(user=request.user).order_by(
+            "-issued_on", "-pk"
+        )
+        page = self.paginate_queryset(licences)
+        return self.get_paginated_response(s.LicenceSerializer(page, many=True).data)
 
 
 @extend_schema(tags=["tasks"])

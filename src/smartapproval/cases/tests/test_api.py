@@ -365,6 +365,24 @@ class TestMaterialsApi:
 
 
 class TestTasksApi:
+    def test_an_applicant_reads_no_task_and_no_internal_opinion(
+        self, case, applicant, reviewer
+    ):
+        task = case.tasks.get()
+        client_for(reviewer).post(
+            f"/api/v1/tasks/{task.pk}/complete/",
+            {"outcome": "approved", "opinion": "内部意见：同意"},
+        )
+        owner = f.account_for(applicant, 1)
+
+        read = client_for(owner).get(f"/api/v1/tasks/{task.pk}/")
+        detail = client_for(owner).get(f"/api/v1/cases/{case.number}/").json()
+
+        assert read.status_code == 404
+        assert detail["tasks"] == []
+        assert "内部意见" not in json.dumps(detail, ensure_ascii=False)
+        assert all(event["actor_label"] == "" for event in detail["timeline"])
+
     def test_inbox_is_the_departments(self, case, reviewer, other_reviewer, clock):
         clock.at(2024, 9, 3)
         mine = client_for(reviewer).get("/api/v1/tasks/").json()["results"]

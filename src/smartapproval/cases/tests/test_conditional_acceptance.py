@@ -340,8 +340,13 @@ class TestAcceptConditionally:
         assert error.value.status == 409
         assert error.value.code == "required_materials_missing"
         assert "身份证明" in error.value.message
+        # Asked for instead, every missing material is listed, the
+        # deferrable one too: it was not deferred.
         case = services.case_request_correction(case=case, actor=clerk)
-        assert [e["name"] for e in case.correction_items] == ["身份证明"]
+        assert [e["name"] for e in case.correction_items] == [
+            "身份证明",
+            "场地使用证明",
+        ]
 
     def test_the_applicants_signature_is_required(
         self, clock, direct10, site_proof, applicant, clerk
@@ -604,3 +609,20 @@ class TestDailyJob:
         case.refresh_from_db()
         assert case.status == CaseStatus.IN_REVIEW
         assert CaseEvent.objects.filter(case=case, action=CaseAction.RESUME).exists()
+
+
+class TestPlainAcceptance:
+    def test_a_deferrable_material_missing_needs_the_commitment(
+        self, clock, direct10, site_proof, applicant, clerk
+    ):
+        clock.at(2024, 9, 2)
+        case = submitted_without_site_proof(direct10, applicant)
+
+        with pytest.raises(ServiceError) as refused:
+            services.case_accept(case=case, actor=clerk)
+
+        assert (refused.value.status, refused.value.code) == (409, "materials_missing")
+        assert "场地使用证明" in refused.value.message
+        case.refresh_from_db()
+        assert case.status == CaseStatus.SUBMITTED
+        assert not case.commitments.exists()

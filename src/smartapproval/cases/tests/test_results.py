@@ -297,3 +297,38 @@ class TestLicenceStandsInForAMaterial:
         assert error.value.status == 409
         assert error.value.code == "revoked"
         assert results.licences_for_holder(user=applicant).count() == 0
+
+    def test_the_apply_page_and_the_api_offer_the_applicants_licences(
+        self, licence, applicant, item, client
+    ):
+        from rest_framework.test import APIClient
+
+        next_item = f.ServiceItemFactory(department=item.department)
+        proof = f.MaterialRequirementFactory(item=next_item, order=1, name="可研批复")
+        form = f.MaterialRequirementFactory(item=next_item, order=2, name="申请书")
+        client.force_login(applicant)
+        url = reverse("hall:apply", args=[next_item.implementation_code])
+        page = client.get(url).content.decode()
+        assert f'name="licence_{proof.pk}"' in page
+        assert licence.number in page
+
+        response = client.post(
+            url,
+            {
+                "idempotency_key": "licence-1",
+                "applicant_kind": "person",
+                "person_name": "王五",
+                "id_number": f.resident_id(1),
+                "contact_phone": "13900139000",
+                f"licence_{proof.pk}": str(licence.pk),
+                f"material_{form.pk}": f.pdf("申请书.pdf"),
+            },
+        )
+
+        assert response.status_code == 302
+        case = applicant.cases.get(item=next_item)
+        assert case.materials.get(requirement=proof).sha256 == licence.sha256
+        api = APIClient()
+        api.force_authenticate(applicant)
+        listed = api.get("/api/v1/licences/").json()["results"]
+        assert [row["number"] for row in listed] == [licence.number]

@@ -10,6 +10,7 @@ import datetime
 
 import pytest
 from django.http import Http404
+from django.urls import reverse
 
 from smartapproval.audit.models import AuditEntry
 from smartapproval.cases import deadlines, selectors, services
@@ -25,6 +26,7 @@ from smartapproval.cases.results import result_content
 from smartapproval.cases.tests import factories as f
 from smartapproval.cases.tests.test_parallel import THREE_BRANCHES
 from smartapproval.cases.tests.test_workflow import FEASIBILITY, at
+from smartapproval.cases.uploads import MaterialUpload
 from smartapproval.catalogue.processes import process_import
 from smartapproval.core.api import ServiceError
 
@@ -577,3 +579,163 @@ def test_a_calendar_change_moves_open_node_clocks_once(dispatched):
     assert task.due_at == before
     assert summary.tasks_changed == 0
     assert datetime.date(2024, 9, 5) == task.due_on
+
+
+# Separation of duties through the verbs -------------------------------------------
+
+
+def test_countersigning_a_node_counts_as_taking_it(
+    feasibility, applicant, clerk, reviewer, approver, co
+):
+    case = f.accepted_case(item=feasibility, applicant=applicant, clerk=clerk)
+    check = open_task(case, "lead_preliminary")
+    services.task_countersign(
+        task=check, actor=reviewer, user_ids=[approver.pk], mode="all"
+    )
+    services.task_sign(task=check, actor=approver, outcome="done")
+    services.task_sign(task=check, actor=reviewer, outcome="done")
+    for name, actor in ((PLANNING, planner(co)), (RESOURCES, resourcer(co))):
+        node = "planning_review" if name == PLANNING else "resources_review"
+        services.task_complete(
+            task=open_task(case, node), actor=actor, outcome="approved"
+        )
+
+    decision = open_task(case, "lead_decision")
+    with pytest.raises(ServiceError) as refused:
+        services.task_complete(task=decision, actor=approver, outcome="approved")
+
+    assert (refused.value.status, refused.value.code) == (409, "separation_of_duties")
+
+
+def test_revision_steps_do_not_use_up_the_lead_departments_hands(
+    dispatched, co, reviewer, reviewer2, approver
+):
+    case = dispatched
+    for node, actor in (
+        ("planning_review", planner(co)),
+        ("resources_review", resourcer(co)),
+    ):
+        services.task_complete(
+            task=open_task(case, node),
+            actor=actor,
+            outcome="revision_required",
+            opinion="补充说明",
+        )
+    # Both revisions by the same hand, the one who did the preliminary check.
+    services.task_complete(
+        task=open_task(case, "planning_revision"), actor=reviewer, outcome="revised"
+    )
+    services.task_complete(
+        task=open_task(case, "resources_revision"), actor=reviewer, outcome="revised"
+    )
+    for node, actor in (
+        ("planning_review", planner(co)),
+        ("resources_review", resourcer(co)),
+    ):
+        services.task_complete(
+            task=open_task(case, node), actor=actor, outcome="approved"
+        )
+
+    decision = open_task(case, "lead_decision")
+    assert [t.pk for t in selectors.task_inbox_for_user(user=approver)] == [decision.pk]
+    services.task_complete(task=decision, actor=approver, outcome="approved")
+    assert fresh(case).decision == Decision.APPROVED
+
+
+def test_a_delegate_cannot_transfer_the_handlers_task_away(dispatched, co):
+    task = open_task(dispatched, "planning_review")
+    handler, colleague = co[PLANNING]["reviewers"]
+    services.task_delegate(task=task, actor=handler, to_user_id=colleague.pk)
+
+    with pytest.raises(ServiceError) as refused:
+        services.task_transfer(
+            task=task, actor=colleague, to_user_id=colleague.pk, reason="我来办"
+        )
+
+    assert (refused.value.status, refused.value.code) == (403, "not_handler")
+    task.refresh_from_db()
+    assert (task.assignee, task.delegate) == (handler, colleague)
+
+
+def test_a_transfer_withdraws_the_requests_to_sign(dispatched, co, manager):
+    task = open_task(dispatched, "planning_review")
+    handler, cosigner = co[PLANNING]["reviewers"]
+    services.task_cosigners_add(task=task, actor=handler, user_ids=[cosigner.pk])
+
+    services.task_transfer(
+        task=task, actor=manager, to_user_id=resourcer(co).pk, reason="分办错误"
+    )
+
+    assert task.signers.get().status == SignerStatus.CANCELLED
+    services.task_complete(task=task, actor=resourcer(co), outcome="approved")
+
+
+def test_a_countersigned_denial_tells_the_applicant_the_reason_not_the_names(
+    three_branch, reviewer2, approver
+):
+    case, people = three_branch
+    services.task_complete(
+        task=open_task(case, "market_review"),
+        actor=people["市场监管局"],
+        outcome="approved",
+    )
+    services.task_complete(
+        task=open_task(case, "fire_review"),
+        actor=people["消防救援大队"],
+        outcome="rejected",
+        opinion="疏散通道宽度不足",
+    )
+    decision = open_task(case, "lead_decision")
+    services.task_countersign(
+        task=decision, actor=approver, user_ids=[reviewer2.pk], mode="any"
+    )
+
+    services.task_sign(
+        task=decision, actor=reviewer2, outcome="denied", opinion="消防不合格"
+    )
+
+    case = fresh(case)
+    assert case.decision == Decision.DENIED
+    assert case.decision_reason == "消防不合格"
+    assert str(reviewer2) not in case.decision_reason
+
+
+def test_an_answer_after_the_case_was_withdrawn_says_so(dispatched, co, applicant):
+    task = open_task(dispatched, "planning_review")
+    services.case_withdraw(case=dispatched, actor=f.account_for(applicant, 1))
+
+    with pytest.raises(ServiceError) as late:
+        services.task_complete(task=task, actor=planner(co), outcome="approved")
+
+    assert late.value.status == 409
+    assert "撤回" in late.value.message
+
+
+def test_the_applicant_hands_in_the_revised_files_while_a_revision_is_open(
+    dispatched, co, applicant, client
+):
+    case = dispatched
+    owner = f.account_for(applicant, 1)
+    form = case.item.materials.order_by("order").first()
+    upload = [MaterialUpload(file=f.pdf("修改稿.pdf"), requirement_id=form.pk)]
+    with pytest.raises(ServiceError) as early:
+        services.case_add_materials(case=case, actor=owner, materials=upload)
+    assert (early.value.status, early.value.code) == (409, "no_revision_open")
+
+    services.task_complete(
+        task=open_task(case, "planning_review"),
+        actor=planner(co),
+        outcome="revision_required",
+        opinion="补充用地规划图",
+    )
+    client.force_login(owner)
+    page = client.get(reverse("hall:case_detail", args=[case.number])).content.decode()
+    assert "补充用地规划图" in page
+    response = client.post(
+        reverse("hall:case_supply_revision", args=[case.number]),
+        {f"material_{form.pk}": f.pdf("用地规划图.pdf"), "note": "已补充"},
+    )
+
+    assert response.status_code == 302
+    assert case.materials.filter(original_name="用地规划图.pdf").exists()
+    assert case.events.filter(action="add_material", note__contains="已补充").exists()

@@ -346,6 +346,14 @@ class TestApplicantLibrary:
         )
         assert not Case.objects.filter(applicant_account=applicant).exists()
 
+    def test_online_the_name_is_the_identitys_whatever_is_typed(self, item, applicant):
+        submit(item, applicant, n=1)
+
+        case = submit(item, applicant, n=1, name="中国石油天然气集团有限公司").case
+
+        assert case.applicant_name == "王五"
+        assert Person.objects.get(id_number=f.resident_id(1)).name == "王五"
+
     def test_an_account_applies_online_only_in_its_own_name(self, item, applicant):
         submit(item, applicant, n=1)
 
@@ -784,3 +792,27 @@ def test_events_render_their_action_in_chinese(item, applicant):
 
     event = CaseEvent.objects.get(case=case)
     assert event.get_action_display() == "提交"
+
+
+def test_editing_an_items_materials_keeps_every_cases_files_linked(
+    item, applicant, clerk
+):
+    from smartapproval.catalogue.services import item_update
+
+    case = submit(item, applicant).case
+    linked = dict(case.materials.values_list("pk", "requirement_id"))
+    materials = [
+        {"name": req.name, "required": req.required, "deferrable": req.order == 2}
+        for req in item.materials.order_by("order")
+    ]
+
+    item_update(
+        actor=clerk,
+        item=item,
+        materials=[*materials, {"name": "新增材料", "required": False}],
+    )
+
+    assert dict(case.materials.values_list("pk", "requirement_id")) == linked
+    assert item.materials.get(order=2).deferrable is True
+    assert item.materials.get(order=4).name == "新增材料"
+    services.case_accept(case=case, actor=clerk)
