@@ -229,7 +229,7 @@ class CaseDetailSerializer(CaseListSerializer):
     decision_label = serializers.CharField(
         source="get_decision_display", read_only=True
     )
-    materials = MaterialSerializer(many=True, read_only=True)
+    materials = serializers.SerializerMethodField()
     tasks = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     deadline = serializers.SerializerMethodField()
@@ -281,13 +281,20 @@ class CaseDetailSerializer(CaseListSerializer):
             return case.contact_phone
         return mask_phone(case.contact_phone)
 
+    @extend_schema_field(MaterialSerializer(many=True))
+    def get_materials(self, case: Case) -> list:
+        # The requirement's name is shown with each file: one query for all.
+        materials = case.materials.select_related("requirement")
+        return MaterialSerializer(materials, many=True).data
+
     @extend_schema_field(TaskSerializer(many=True))
     def get_tasks(self, case: Case) -> list:
         # Review opinions are internal: staff see them, applicants do not.
         user = self.context.get("user")
         if not getattr(user, "is_staff_member", False):
             return []
-        return TaskSerializer(case.tasks.order_by("created_at", "pk"), many=True).data
+        tasks = case.tasks.select_related("department").order_by("created_at", "pk")
+        return TaskSerializer(tasks, many=True).data
 
     @extend_schema_field(EventSerializer(many=True))
     def get_timeline(self, case: Case) -> list:
