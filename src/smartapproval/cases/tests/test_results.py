@@ -140,6 +140,54 @@ class TestResultIssue:
         assert one.number != two.number
         assert one.verification_token != two.verification_token
 
+    def test_a_draft_drawn_before_the_locks_is_kept_when_it_still_holds(
+        self, direct_item, applicant, clerk, reviewer, clock, monkeypatch
+    ):
+        case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+        case = services.case_decide(case=case, actor=reviewer, decision="approved")
+        draft = results.result_draft(case=case)
+        drawn = []
+        monkeypatch.setattr(
+            results, "document_render", lambda content: drawn.append(content)
+        )
+
+        document = results.result_issue(case=case, actor=clerk, draft=draft)
+
+        assert drawn == []
+        assert document.file.read() == draft.pdf
+        assert document.verification_token == draft.token
+        assert document.number == draft.content.number
+
+    def test_a_draft_whose_number_was_taken_meanwhile_is_drawn_again(
+        self, direct_item, applicant, clerk, reviewer, clock
+    ):
+        first = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+        second = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+        for case in (first, second):
+            services.case_decide(case=case, actor=reviewer, decision="approved")
+        draft = results.result_draft(case=second)
+        services.case_issue_result(case=first, actor=clerk)
+
+        document = results.result_issue(case=second, actor=clerk, draft=draft)
+
+        assert draft.content.number.endswith("-00001")
+        assert document.number.endswith("-00002")
+        assert document.file.read() != draft.pdf
+        assert results.result_content(document).number == document.number
+
+    def test_issuing_draws_no_draft_for_whom_may_not_issue(
+        self, direct_item, applicant, clerk, reviewer, clock, monkeypatch
+    ):
+        case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+        case = services.case_decide(case=case, actor=reviewer, decision="approved")
+        monkeypatch.setattr(results, "result_draft", pytest.fail)
+
+        with pytest.raises(ServiceError) as error:
+            services.case_issue_result(case=case, actor=reviewer)
+
+        assert error.value.status == 403
+        assert not ResultDocument.objects.exists()
+
     def test_a_second_document_for_one_case_is_refused(self, licence, clerk):
         with pytest.raises(ServiceError) as error:
             results.result_issue(case=licence.case, actor=clerk)
