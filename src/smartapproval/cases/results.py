@@ -207,9 +207,13 @@ def _number_next(
     department may take the number first.
     """
     # The department row serialises issuing within the department; numbers
-    # are never reused because documents are revoked, never deleted.
+    # are never reused because documents are revoked, never deleted. NO KEY
+    # (PostgreSQL): a plain FOR UPDATE also blocks every insert that refers
+    # to the department (cases, tasks, staff), and an application of the
+    # holder in the department meanwhile made a deadlock with the document's
+    # reference to the holder.
     if locked:
-        Department.objects.select_for_update().get(pk=department.pk)
+        Department.objects.select_for_update(no_key=True).get(pk=department.pk)
     last = ResultDocument.objects.filter(department=department, year=year).aggregate(
         last=Max("sequence")
     )["last"]
