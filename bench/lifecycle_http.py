@@ -101,6 +101,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, help="override serve's --threads (experiments)"
     )
+    parser.add_argument(
+        "--conn-max-age", type=int, help="override CONN_MAX_AGE (experiments)"
+    )
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=("OFF", "NORMAL", "FULL", "EXTRA"),
+        help="override PRAGMA synchronous (experiments)",
+    )
     parser.add_argument("--applicants", type=int, default=20)
     parser.add_argument(
         "--reviewers-per-department",
@@ -857,6 +865,10 @@ def main() -> None:
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT), env.get("PYTHONPATH")])
     )
+    if args.conn_max_age is not None:
+        env["BENCH_CONN_MAX_AGE"] = str(args.conn_max_age)
+    if args.sqlite_synchronous:
+        env["BENCH_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
     profile_dir = HTTP_DIR / "profile"
     if args.profile:
         shutil.rmtree(profile_dir, ignore_errors=True)
@@ -868,6 +880,11 @@ def main() -> None:
         "started": started.isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "server": argv[1:],
+        "overrides": {
+            key: env[key]
+            for key in ("BENCH_CONN_MAX_AGE", "BENCH_SQLITE_SYNCHRONOUS")
+            if key in env
+        },
         "profile": args.profile,
         "runs": [],
     }
