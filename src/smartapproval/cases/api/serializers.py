@@ -22,6 +22,7 @@ from smartapproval.cases.models import (
     TaskOutcome,
 )
 from smartapproval.catalogue.models import ServiceItem
+from smartapproval.core.api import FieldsBuiltOnce
 from smartapproval.core.masking import mask_id_number, mask_phone
 
 
@@ -91,13 +92,13 @@ class CaseSubmitMultipartSerializer(CaseSubmitSerializer):
     )
 
 
-class ItemBriefSerializer(serializers.ModelSerializer):
+class ItemBriefSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = ServiceItem
         fields = ["id", "implementation_code", "name"]
 
 
-class CaseListSerializer(serializers.ModelSerializer):
+class CaseListSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     item = ItemBriefSerializer(read_only=True)
     department = serializers.CharField(source="department.name", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
@@ -122,7 +123,7 @@ class CaseListSerializer(serializers.ModelSerializer):
         ]
 
 
-class MaterialSerializer(serializers.ModelSerializer):
+class MaterialSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     requirement_name = serializers.CharField(
         source="requirement.name", read_only=True, default=""
     )
@@ -157,7 +158,7 @@ class ClockSerializer(serializers.Serializer):
     label = serializers.CharField()
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     case = serializers.CharField(source="case.number", read_only=True)
     item = serializers.CharField(source="case.item.name", read_only=True)
     department = serializers.CharField(source="department.name", read_only=True)
@@ -191,7 +192,7 @@ class TaskSerializer(serializers.ModelSerializer):
         return ClockSerializer(clock).data
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     action_label = serializers.CharField(source="get_action_display", read_only=True)
 
     class Meta:
