@@ -80,6 +80,8 @@ DEFAULT_OUTCOME = "approve"
 # Rounds of "read the case, complete its open tasks" before a case counts as
 # stuck: a route that loops is a failure, not an endless benchmark.
 MAX_STEPS = 20
+# Set on Ctrl-C: every client stops after its current case.
+stopping = threading.Event()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -636,7 +638,7 @@ def run_phase(
 
     def worker() -> None:
         client = Client(port, recorder)
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stopping.is_set():
             with lock:
                 n = next(counter, None)
             if n is None:
@@ -660,8 +662,14 @@ def run_phase(
     client_before = time.process_time()
     begin = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        for future in [pool.submit(worker) for _ in range(clients)]:
-            future.result()
+        try:
+            for future in [pool.submit(worker) for _ in range(clients)]:
+                future.result()
+        except KeyboardInterrupt:
+            # Ctrl-C: the clients finish the case at hand, then the server
+            # is stopped (main's finally).
+            stopping.set()
+            raise
     seconds = time.perf_counter() - begin
     return Phase(
         recorder,
