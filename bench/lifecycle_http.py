@@ -11,7 +11,8 @@ measures, with that many concurrent clients on keep-alive connections:
 - **bare**: ``POST /bench/bare/``, one INSERT in one transaction, before and
   after the lifecycle phase (the faster run counts);
 - **lifecycle**: per case, through the REST API: submit (applicant,
-  multipart with a file and an Idempotency-Key) → accept (clerk) → every
+  multipart with a PDF for each required material and an Idempotency-Key)
+  → accept (clerk) → every
   open task the case detail lists, until none is left → issue_result →
   close (clerk). The client follows the route generically: each open task
   is completed by a member of staff of the task's department who has not
@@ -182,12 +183,15 @@ class Setup:
 
     ``reviewers`` and ``clerks`` map a department, by name and by id (as
     text), to its staff who may complete tasks, and to its window clerks.
+    ``materials`` are the item's required materials: a submission carries
+    a PDF for each, as a complete application does.
     """
 
     item: int
     applicants: list[str]
     reviewers: dict[str, list[Staff]]
     clerks: dict[str, list[Staff]]
+    materials: list[int] = field(default_factory=list)
 
 
 def prepare(*, applicants: int, reviewers_per_department: int) -> Setup:
@@ -239,6 +243,7 @@ def accounts_prepare(
     from smartapproval.accounts.models import Department, Role, User
     from smartapproval.cases.models import CaseAction
     from smartapproval.cases.transitions import role_may
+    from smartapproval.catalogue.models import MaterialRequirement
 
     completing = [
         role for role in Role.values if role_may(role, CaseAction.COMPLETE_TASK)
@@ -285,11 +290,13 @@ def accounts_prepare(
         )
         applicant_tokens.append(Token.objects.create(user=user).key)
 
+    materials = MaterialRequirement.objects.filter(item_id=item, required=True)
     return Setup(
         item=item,
         applicants=applicant_tokens,
         reviewers=dict(reviewers),
         clerks=dict(clerks),
+        materials=list(materials.order_by("order", "pk").values_list("pk", flat=True)),
     )
 
 
@@ -495,8 +502,14 @@ def open_tasks(detail: dict) -> list[dict]:
 
 
 def task_outcome(task: dict) -> str:
-    """Pick the approving outcome the task accepts."""
-    answers = task.get("answers")
+    """Pick the approving outcome the task accepts.
+
+    ``answers`` lists values, or objects with a ``value`` (and a label).
+    """
+    answers = [
+        answer.get("value") if isinstance(answer, dict) else answer
+        for answer in task.get("answers") or []
+    ]
     if not answers:
         return DEFAULT_OUTCOME
     for outcome in OUTCOME_PREFERENCE:
@@ -533,13 +546,17 @@ def task_actor(task: dict, setup: Setup, done_by: dict[str, set[str]]) -> Staff:
 def lifecycle(client: Client, setup: Setup, n: int) -> None:
     """One case from submission to closing, every step over HTTP."""
     account = n % len(setup.applicants)
+    files = {
+        f"material_{requirement}": (f"材料{requirement}.pdf", PDF)
+        for requirement in setup.materials
+    } or {"material": ("可行性研究报告.pdf", PDF)}
     body, content_type = multipart(
         {
             "item": str(setup.item),
             "applicant": json.dumps(applicant_payload(account)),
             "form_data": json.dumps({"project": f"压测项目{n}"}),
         },
-        {"material": ("可行性研究报告.pdf", PDF)},
+        files,
     )
     case = client.request(
         "submit",
