@@ -1468,18 +1468,42 @@ def _decide(*, case: Case, actor: User, decision: str, reason: str) -> Case:
     return case
 
 
-@transaction.atomic
 def case_issue_result(*, case: Case, actor: User, note: str = "") -> Case:
     """Hand the decision document or licence to the applicant (出证/送达).
 
     Writes the numbered PDF (``results.result_issue``) in the same
-    transaction.
+    transaction. The PDF is drawn before the case is locked when the actor
+    may issue it (``results.result_draft``) and kept if the document under
+    the locks says the same, so other writers do not wait for the drawing;
+    the checks that count are made again under the lock.
     """
+    draft = None
+    current = Case.objects.filter(pk=case.pk).first()
+    if current is not None and _may_act_now(current, actor, A.ISSUE_RESULT):
+        draft = results.result_draft(case=current)
+
+    return _case_issue_result(case=case, actor=actor, note=note, draft=draft)
+
+
+def _may_act_now(case: Case, actor: User, action: str) -> bool:
+    """Tell whether ``action`` would pass its checks on ``case`` as read."""
+    try:
+        _ensure_may_act(case, actor, action)
+        transitions.ensure_allowed(case, action)
+    except (Http404, ServiceError):
+        return False
+    return True
+
+
+@transaction.atomic
+def _case_issue_result(
+    *, case: Case, actor: User, note: str, draft: results.ResultDraft | None
+) -> Case:
     case = _lock(case)
     _ensure_may_act(case, actor, A.ISSUE_RESULT)
     transitions.ensure_allowed(case, A.ISSUE_RESULT)
 
-    document = results.result_issue(case=case, actor=actor)
+    document = results.result_issue(case=case, actor=actor, draft=draft)
 
     status_from = _move(case, A.ISSUE_RESULT)
     case.save()

@@ -29,6 +29,7 @@ from smartapproval.cases.models import (
     VerificationOutcome,
 )
 from smartapproval.catalogue.models import ServiceItem
+from smartapproval.core.api import FieldsBuiltOnce
 from smartapproval.core.masking import mask_id_number, mask_phone
 
 # Reasons, notes and opinions: as long as the pages allow.
@@ -128,13 +129,13 @@ class CaseSubmitMultipartSerializer(CaseSubmitSerializer):
     )
 
 
-class ItemBriefSerializer(serializers.ModelSerializer):
+class ItemBriefSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = ServiceItem
         fields = ["id", "implementation_code", "name"]
 
 
-class CaseListSerializer(serializers.ModelSerializer):
+class CaseListSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     item = ItemBriefSerializer(read_only=True)
     department = serializers.CharField(source="department.name", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
@@ -160,7 +161,7 @@ class CaseListSerializer(serializers.ModelSerializer):
         ]
 
 
-class MaterialSerializer(serializers.ModelSerializer):
+class MaterialSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     requirement_name = serializers.CharField(
         source="requirement.name", read_only=True, default=""
     )
@@ -221,7 +222,7 @@ class SignerSerializer(serializers.ModelSerializer):
         ]
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     case = serializers.CharField(source="case.number", read_only=True)
     item = serializers.CharField(source="case.item.name", read_only=True)
     department = serializers.CharField(source="department.name", read_only=True)
@@ -329,7 +330,7 @@ class TaskDetailSerializer(TaskSerializer):
         ]
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     action_label = serializers.CharField(source="get_action_display", read_only=True)
 
     class Meta:
@@ -396,7 +397,7 @@ class CaseDetailSerializer(CaseListSerializer):
     decision_label = serializers.CharField(
         source="get_decision_display", read_only=True
     )
-    materials = MaterialSerializer(many=True, read_only=True)
+    materials = serializers.SerializerMethodField()
     tasks = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     deadline = serializers.SerializerMethodField()
@@ -452,13 +453,24 @@ class CaseDetailSerializer(CaseListSerializer):
             return case.contact_phone
         return mask_phone(case.contact_phone)
 
+    @extend_schema_field(MaterialSerializer(many=True))
+    def get_materials(self, case: Case) -> list:
+        # The requirement's name is shown with each file: one query for all.
+        materials = case.materials.select_related("requirement")
+        return MaterialSerializer(materials, many=True).data
+
     @extend_schema_field(TaskSerializer(many=True))
     def get_tasks(self, case: Case) -> list:
         # Review opinions are internal: staff see them, applicants do not.
         user = self.context.get("user")
         if not getattr(user, "is_staff_member", False):
             return []
-        return TaskSerializer(case.tasks.order_by("created_at", "pk"), many=True).data
+        tasks = (
+            case.tasks.select_related("department", "assignee", "delegate")
+            .prefetch_related("signers__user")
+            .order_by("created_at", "pk")
+        )
+        return TaskSerializer(tasks, many=True).data
 
     @extend_schema_field(EventSerializer(many=True))
     def get_timeline(self, case: Case) -> list:

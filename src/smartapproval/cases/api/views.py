@@ -54,8 +54,16 @@ def material_uploads(request) -> list[MaterialUpload]:
     return uploads
 
 
-def _detail(case: Case, request, serializer=s.CaseDetailSerializer, **context):
-    case.refresh_from_db()
+def _detail(
+    case: Case, request, serializer=s.CaseDetailSerializer, *, reload=True, **context
+):
+    """Shape the case as the reader may see it, read again after a change.
+
+    The reload takes the item and department in the same query: the answer
+    shows both, and ``refresh_from_db`` would drop them and read each alone.
+    """
+    if reload:
+        case = Case.objects.select_related("item", "department").get(pk=case.pk)
     return serializer(case, context={"user": request.user, **context}).data
 
 
@@ -145,7 +153,8 @@ class CaseDetailView(APIView):
     )
     def get(self, request, number: str):
         case = selectors.case_get_for_user(user=request.user, number=number)
-        return Response(_detail(case, request))
+        # Just read, with its item and department: no second read.
+        return Response(_detail(case, request, reload=False))
 
 
 # verb → (input serializer, call(case, actor, data, request), summary)

@@ -4,6 +4,8 @@ import json
 from urllib.parse import quote
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from smartapproval.cases.models import Case, CaseStatus, TaskStatus
@@ -173,6 +175,23 @@ class TestReadApi:
             "受理",
             "开始审查",
         ]
+
+    def test_detail_reads_tasks_and_materials_without_a_query_each(
+        self, case, reviewer, other_department
+    ):
+        client = client_for(reviewer)
+        client.get(url(case.number))  # the calendar is read once per process
+        with CaptureQueriesContext(connection) as one_task:
+            client.get(url(case.number))
+        f.TaskFactory(case=case, node_key="co-a", department=other_department)
+        f.TaskFactory(case=case, node_key="co-b", department=other_department)
+        with CaptureQueriesContext(connection) as three_tasks:
+            body = client.get(url(case.number)).json()
+
+        assert len(body["tasks"]) == 3
+        assert len(body["materials"]) == 3
+        assert body["materials"][0]["requirement_name"] == "申请书"
+        assert len(three_tasks) == len(one_task)
 
     @pytest.mark.parametrize("who", ["other_clerk", "other_applicant"])
     def test_detail_out_of_scope_is_404_in_chinese(self, case, who, request):

@@ -2,11 +2,15 @@
 
 import datetime
 import hashlib
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 from django.http import Http404
 from django.urls import reverse
 
+from smartapproval.accounts.models import Role, User
 from smartapproval.audit.models import AuditEntry
 from smartapproval.cases import results, selectors, services
 from smartapproval.cases.models import (
@@ -20,6 +24,7 @@ from smartapproval.cases.tests import factories as f
 from smartapproval.cases.uploads import MaterialUpload
 from smartapproval.catalogue.models import ItemType
 from smartapproval.core.api import ServiceError
+from smartapproval.parties.models import Person
 
 pytestmark = pytest.mark.django_db
 
@@ -140,12 +145,134 @@ class TestResultIssue:
         assert one.number != two.number
         assert one.verification_token != two.verification_token
 
+    def test_a_draft_drawn_before_the_locks_is_kept_when_it_still_holds(
+        self, direct_item, applicant, clerk, reviewer, clock, monkeypatch
+    ):
+        case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+        case = services.case_decide(case=case, actor=reviewer, decision="approved")
+        draft = results.result_draft(case=case)
+        drawn = []
+        monkeypatch.setattr(
+            results, "document_render", lambda content: drawn.append(content)
+        )
+
+        document = results.result_issue(case=case, actor=clerk, draft=draft)
+
+        assert drawn == []
+        assert document.file.read() == draft.pdf
+        assert document.verification_token == draft.token
+        assert document.number == draft.content.number
+
+    def test_a_draft_whose_number_was_taken_meanwhile_is_drawn_again(
+        self, direct_item, applicant, clerk, reviewer, clock
+    ):
+        first = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+        second = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+        for case in (first, second):
+            services.case_decide(case=case, actor=reviewer, decision="approved")
+        draft = results.result_draft(case=second)
+        services.case_issue_result(case=first, actor=clerk)
+
+        document = results.result_issue(case=second, actor=clerk, draft=draft)
+
+        assert draft.content.number.endswith("-00001")
+        assert document.number.endswith("-00002")
+        assert document.file.read() != draft.pdf
+        assert results.result_content(document).number == document.number
+
+    def test_issuing_draws_no_draft_for_whom_may_not_issue(
+        self, direct_item, applicant, clerk, reviewer, clock, monkeypatch
+    ):
+        case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+        case = services.case_decide(case=case, actor=reviewer, decision="approved")
+        monkeypatch.setattr(results, "result_draft", pytest.fail)
+
+        with pytest.raises(ServiceError) as error:
+            services.case_issue_result(case=case, actor=reviewer)
+
+        assert error.value.status == 403
+        assert not ResultDocument.objects.exists()
+
     def test_a_second_document_for_one_case_is_refused(self, licence, clerk):
         with pytest.raises(ServiceError) as error:
             results.result_issue(case=licence.case, actor=clerk)
 
         assert error.value.status == 409
         assert ResultDocument.objects.count() == 1
+
+
+def _wait_until_waiting_on_a_lock(pid: int, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
+            )
+            row = cursor.fetchone()
+            if row and row[0] == "Lock":
+                return
+            time.sleep(0.02)
+    raise AssertionError("the issuing transaction never waited")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issuing_while_the_holder_applies_again_does_not_deadlock(
+    direct_item, applicant, clerk, reviewer, clock
+):
+    """A new application of the holder, in the same department, meanwhile.
+
+    The application locks the holder's library entry, then writes rows that
+    refer to the department; issuing holds the department's numbering lock
+    and, at commit, checks the document's reference to the holder. A FOR
+    UPDATE lock on the department made that a deadlock on PostgreSQL (a
+    500 for one of them in the lifecycle benchmark).
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("row lock modes are PostgreSQL's; SQLite has one writer")
+    case = f.accepted_case(item=direct_item, applicant=applicant, clerk=clerk)
+    case = services.case_decide(case=case, actor=reviewer, decision="approved")
+    holding = threading.Event()
+    issuing: list[int] = []
+    errors: list[BaseException] = []
+
+    def apply_again():
+        try:
+            with transaction.atomic():
+                Person.objects.select_for_update().get(pk=case.person_id)
+                holding.set()
+                while not issuing:
+                    time.sleep(0.01)
+                _wait_until_waiting_on_a_lock(issuing[0])
+                User.objects.create(
+                    username="new-clerk", role=Role.CLERK, department=case.department
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def issue():
+        try:
+            holding.wait(10)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                issuing.append(cursor.fetchone()[0])
+            services.case_issue_result(case=case, actor=clerk)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            issuing.append(0)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=apply_again), threading.Thread(target=issue)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert ResultDocument.objects.filter(case=case).count() == 1
+    assert User.objects.filter(username="new-clerk").exists()
 
 
 class TestResultRevoke:
