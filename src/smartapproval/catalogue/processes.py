@@ -54,7 +54,10 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
     BasePythonScriptEngineEnvironment,
 )
 from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.task_spec import ParallelGatewayConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import (
+    BpmnTaskSpecConverter,
+    ParallelGatewayConverter,
+)
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import (
     ManualTask,
@@ -325,6 +328,7 @@ class IssueCode:
     NO_USER_TASK = "no_user_task"
     ENGINE = "engine"
     DRY_RUN = "dry_run"
+    STATE = "state_not_saved"
     ENDS_WITHOUT_TASKS = "ends_without_tasks"
 
 
@@ -1620,7 +1624,15 @@ def _script_engine() -> PythonScriptEngine:
 
 @cache
 def _serializer() -> BpmnWorkflowSerializer:
-    config = {**DEFAULT_CONFIG, RouteParallelGateway: ParallelGatewayConverter}
+    # SpiffWorkflow's default configuration has no converter for its plain
+    # ServiceTask (only the Spiff variant with operators has one), so the
+    # serializer left the spec object in the state and JSON refused it. A
+    # plain service task has nothing beyond a task spec's own attributes.
+    config = {
+        **DEFAULT_CONFIG,
+        RouteParallelGateway: ParallelGatewayConverter,
+        ServiceTask: BpmnTaskSpecConverter,
+    }
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
@@ -1784,6 +1796,10 @@ def _dry_run(
         checker._add(IssueCode.DRY_RUN, checker.main, _dry_run_reason(exc))
         return {}
 
+    workflow = _round_trip(checker, workflow)
+    if workflow is None:
+        return {}
+
     ready = [t.task_spec.bpmn_id for t in _ready_human_tasks(workflow)]
     waiting = [
         t.task_spec.bpmn_id or t.task_spec.name
@@ -1811,6 +1827,28 @@ def _dry_run(
             ),
         )
     return {"ready": [], "waiting": waiting}
+
+
+def _round_trip(checker: _Checker, workflow: BpmnWorkflow) -> BpmnWorkflow | None:
+    """Save the dry run's state and read it back, as every case step does.
+
+    A route whose state cannot be kept with its case would fail at the
+    first case; refuse it here instead. Returns the restored workflow.
+    """
+    try:
+        return workflow_restore(workflow_serialize(workflow))
+    except Exception as exc:
+        # Whatever the serializer trips on, the route cannot be kept.
+        log.warning("process_state_not_saved", error=type(exc).__name__)
+        checker._add(
+            IssueCode.STATE,
+            checker.main,
+            gettext(
+                "the state of the process cannot be saved with the case: %(detail)s"
+            )
+            % {"detail": _clip(str(exc), 200)},
+        )
+        return None
 
 
 def _dry_run_reason(exc: Exception) -> str:

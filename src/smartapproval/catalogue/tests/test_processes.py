@@ -258,6 +258,39 @@ class TestMiwgReferenceModels:
         assert completed_count(workflow, "approveInvoice") == 2
 
     @pytest.mark.django_db
+    def test_c_1_0_state_waiting_on_its_service_task_round_trips(self):
+        process = process_import(
+            actor=None,
+            item=ServiceItemFactory(),
+            xml=(DATA / "C.1.0.bpmn").read_bytes(),
+        )
+        workflow = workflow_start(process=process)
+        complete(workflow, "assignApprover", approver="demo")
+        complete(workflow, "approveInvoice", approved=True)
+        complete(workflow, "prepareBankTransfer")
+
+        # The engine waits on the service task; its spec must serialize.
+        restored = workflow_restore(workflow_serialize(workflow))
+
+        (archive,) = workflow_system_steps(restored)
+        assert archive.bpmn_id == "archiveInvoice"
+        workflow_complete_task(restored, task_id=archive.id)
+        assert restored.completed
+
+    def test_a_process_whose_state_cannot_be_saved_is_refused_at_import(self):
+        with mock.patch.object(
+            processes,
+            "workflow_serialize",
+            side_effect=TypeError("Object of type X is not JSON serializable"),
+        ):
+            refused = refusal(DATA / "C.1.0.bpmn")
+
+        (issue,) = refused.issues
+        assert issue.code == IssueCode.STATE
+        assert "流程状态无法随办件保存" in issue.message
+        assert "bpmn-miwg-test-case-c.1.0" in issue.message
+
+    @pytest.mark.django_db
     def test_c_9_1_waits_for_the_document_then_ends_when_it_comes(self):
         process = process_import(
             actor=None,
