@@ -35,6 +35,7 @@ import uuid
 from collections import defaultdict
 from copy import deepcopy
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from typing import Any
 import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator
@@ -54,6 +56,9 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
     BasePythonScriptEngineEnvironment,
 )
 from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    TimerConditionalEventDefinitionConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.task_spec import (
     BpmnTaskSpecConverter,
     ParallelGatewayConverter,
@@ -66,8 +71,19 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     ServiceTask,
     UserTask,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
+    MultipleEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -392,6 +408,39 @@ class ValidatedProcess:
     user_tasks: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     dry_run: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WaitChoice:
+    """One event a waiting route may be told happened (an answer)."""
+
+    key: str
+    bpmn_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RouteWait:
+    """An event a running route waits for, at the engine task catching it.
+
+    ``kind`` is ``event`` for messages and signals, which a person of the
+    lead department reports (``choices``, one per event an event-based
+    gateway waits for), or ``timer``, which fires by itself at ``due``.
+    """
+
+    id: uuid.UUID
+    bpmn_id: str
+    name: str
+    kind: str
+    choices: tuple[WaitChoice, ...] = ()
+    due: datetime | None = None
+
+
+WAIT_EVENT = "event"
+WAIT_TIMER = "timer"
+# Events a person can report: what comes from outside the route. Errors,
+# escalations and cancellations are thrown inside it and wait for nothing.
+REPORTED_EVENTS = (MessageEventDefinition, SignalEventDefinition)
 
 
 @dataclass(frozen=True)
@@ -1578,6 +1627,113 @@ def _common_ancestor(tasks: list[Task]) -> Task:
     )
 
 
+def _now() -> datetime:
+    return timezone.now()
+
+
+class RouteTimeDateTimer(TimeDateEventDefinition):
+    """A timer at a date and time, read on this system's clock.
+
+    SpiffWorkflow reads the machine's clock; the routes read the one the
+    rest of the system reads (``django.utils.timezone.now``), so the case's
+    deadlines and its route's timers agree, in tests as in production.
+    """
+
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            event_value = my_task.workflow.script_engine.evaluate(
+                my_task, self.expression
+            )
+            my_task._set_internal_data(event_value=event_value)
+        if TimerEventDefinition.parse_time_or_duration(event_value) < _now():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class RouteDurationTimer(DurationTimerEventDefinition):
+    """A timer that fires a while after it starts, on this system's clock."""
+
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(
+                my_task, self.expression
+            )
+            duration = TimerEventDefinition.parse_iso_duration(expression)
+            start = _now()
+            event_value = (
+                start + TimerEventDefinition.get_timedelta_from_start(duration, start)
+            ).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if TimerEventDefinition.get_datetime(event_value) < _now():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class RouteCycleTimer(CycleTimerEventDefinition):
+    """A repeating timer (``R6/P1D``), on this system's clock."""
+
+    def cycle_complete(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(
+                my_task, self.expression
+            )
+            cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(
+                expression
+            )
+            if len(expression.strip("R").split("/")) == 2 and "P" in expression.upper():
+                # Only a duration: the first cycle ends a duration from now.
+                start = _now() + duration
+            event_value = {
+                "cycles": cycles,
+                "next": start.isoformat(),
+                "duration": duration.total_seconds(),
+            }
+
+        # As SpiffWorkflow's: True lets the task add another child for the
+        # cycle that passed; event_fired marks every cycle done.
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = datetime.fromisoformat(event_value["next"])
+            if next_event < _now():
+                event_value["next"] = (
+                    next_event + timedelta(seconds=event_value["duration"])
+                ).isoformat()
+                event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+
+        my_task._set_internal_data(event_value=event_value)
+        return ready
+
+
+_HOST_CLOCK_TIMERS = {
+    TimeDateEventDefinition: RouteTimeDateTimer,
+    DurationTimerEventDefinition: RouteDurationTimer,
+    CycleTimerEventDefinition: RouteCycleTimer,
+}
+
+
+def _timers_on_host_clock(specs: list[BpmnProcessSpec]) -> None:
+    """Make every timer of the parsed specs read this system's clock.
+
+    The parser builds SpiffWorkflow's own timer classes; the route ones add
+    no attribute, so changing the class of each definition is enough.
+    """
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            inner = getattr(definition, "event_definitions", None) or []
+            for each in [definition, *inner]:
+                route_class = _HOST_CLOCK_TIMERS.get(type(each))
+                if route_class is not None:
+                    each.__class__ = route_class
+
+
 class RouteParser(BpmnParser):
     """SpiffWorkflow's BPMN parser with the task properties of routes.
 
@@ -1589,6 +1745,7 @@ class RouteParser(BpmnParser):
         full_tag("userTask"): (_RouteTaskParser, UserTask),
         full_tag("manualTask"): (_RouteTaskParser, ManualTask),
         full_tag("task"): (_RouteTaskParser, NoneTask),
+        full_tag("serviceTask"): (_RouteTaskParser, ServiceTask),
         full_tag("parallelGateway"): (GatewayParser, RouteParallelGateway),
     }
 
@@ -1632,6 +1789,9 @@ def _serializer() -> BpmnWorkflowSerializer:
         **DEFAULT_CONFIG,
         RouteParallelGateway: ParallelGatewayConverter,
         ServiceTask: BpmnTaskSpecConverter,
+        RouteTimeDateTimer: TimerConditionalEventDefinitionConverter,
+        RouteDurationTimer: TimerConditionalEventDefinitionConverter,
+        RouteCycleTimer: TimerConditionalEventDefinitionConverter,
     }
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
@@ -1648,6 +1808,7 @@ def _engine_specs(
         process_id = checker.main.get("id")
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
+        _timers_on_host_clock([spec, *subprocess_specs.values()])
     except ValidationException as exc:
         checker.issues.append(
             ProcessIssue(
@@ -2099,6 +2260,161 @@ def workflow_open_tasks(workflow: BpmnWorkflow) -> list[OpenTask]:
 def workflow_system_steps(workflow: BpmnWorkflow) -> list[OpenTask]:
     """List the service tasks the route waits on for this system to do."""
     return [_open_task(task) for task in _waiting_system_steps(workflow)]
+
+
+def workflow_waits(workflow: BpmnWorkflow) -> list[RouteWait]:
+    """List the events the route waits for: reported ones and timers.
+
+    An event-based gateway is one wait with a choice per event it waits
+    for; its timers are waits of their own.
+    """
+    waits: list[RouteWait] = []
+    catching = sorted(
+        (
+            task
+            for task in workflow.event_manager.tasks.values()
+            if task.state == TaskState.WAITING
+        ),
+        key=lambda task: task.task_spec.bpmn_id or task.task_spec.name,
+    )
+    for task in catching:
+        spec = task.task_spec
+        definition = spec.event_definition
+        name = _element_name(spec)
+        if isinstance(definition, MultipleEventDefinition):
+            choices = []
+            for index, each in enumerate(definition.event_definitions):
+                target = spec.outputs[index] if index < len(spec.outputs) else spec
+                if isinstance(each, TimerEventDefinition):
+                    waits.append(_timer_wait(task, each, _element_name(target)))
+                elif isinstance(each, REPORTED_EVENTS):
+                    choices.append(
+                        WaitChoice(
+                            f"event_{index + 1}",
+                            target.bpmn_id or "",
+                            _element_name(target),
+                        )
+                    )
+            if choices:
+                waits.append(
+                    RouteWait(task.id, spec.bpmn_id, name, WAIT_EVENT, tuple(choices))
+                )
+        elif isinstance(definition, TimerEventDefinition):
+            waits.append(_timer_wait(task, definition, name))
+        elif isinstance(definition, REPORTED_EVENTS):
+            choice = WaitChoice("occurred", spec.bpmn_id, name)
+            waits.append(RouteWait(task.id, spec.bpmn_id, name, WAIT_EVENT, (choice,)))
+    return waits
+
+
+def _element_name(spec: Any) -> str:
+    return " ".join((spec.bpmn_name or spec.bpmn_id or spec.name).split())
+
+
+def _timer_wait(task: Task, definition: TimerEventDefinition, name: str) -> RouteWait:
+    spec = task.task_spec
+    return RouteWait(
+        task.id, spec.bpmn_id, name, WAIT_TIMER, due=_timer_due(task, definition)
+    )
+
+
+def _timer_due(task: Task, definition: TimerEventDefinition) -> datetime | None:
+    """Return when the timer fires next, as the engine computed it."""
+    value = definition.details(task).value
+    if isinstance(value, dict):
+        return None
+    try:
+        if isinstance(definition, TimeDateEventDefinition):
+            due = TimerEventDefinition.parse_time_or_duration(value)
+        else:
+            due = TimerEventDefinition.get_datetime(value)
+    except Exception:
+        # Not computed yet, or a value the engine's parsers refuse.
+        return None
+    return due if isinstance(due, datetime) else None
+
+
+def workflow_report_event(
+    workflow: BpmnWorkflow, *, task_id: uuid.UUID, choice: str
+) -> None:
+    """Tell the route that the event it waits for at ``task_id`` happened.
+
+    ``choice`` is the key of one of the wait's choices; for an event-based
+    gateway, the event taken. The engine then runs on.
+    """
+    wait = next(
+        (
+            wait
+            for wait in workflow_waits(workflow)
+            if wait.id == task_id and wait.kind == WAIT_EVENT
+        ),
+        None,
+    )
+    keys = [each.key for each in wait.choices] if wait else []
+    if wait is None or choice not in keys:
+        raise ServiceError(
+            gettext("This task cannot be handled now."),
+            field="task",
+            code="task_not_open",
+            status=409,
+        )
+    task = workflow.get_task_from_id(task_id)
+    definition = task.task_spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        definition = definition.event_definitions[keys.index(choice)]
+        definition = definition if isinstance(definition, REPORTED_EVENTS) else None
+    # Deliver to this task only: another part of the route waiting for the
+    # same message has not been told it came.
+    event = BpmnEvent(definition, payload={})
+    task.task_spec.catch(task, event)
+    task.task_spec._update(task)
+    workflow.do_engine_steps()
+
+
+def workflow_refresh_timers(workflow: BpmnWorkflow) -> bool:
+    """Fire the route's timers that are due and run on; True if any fired."""
+    before = _engine_snapshot(workflow)
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+    return _engine_snapshot(workflow) != before
+
+
+def _engine_snapshot(workflow: BpmnWorkflow) -> dict[Any, Any]:
+    return {task.id: task.state for task in workflow.get_tasks()}
+
+
+def workflow_stopped_at(workflow: BpmnWorkflow) -> str:
+    """Name the element a route stopped at when nothing can move it."""
+    unfinished = [
+        task
+        for task in workflow.get_tasks(state=TaskState.WAITING | TaskState.STARTED)
+        if task.task_spec.bpmn_id
+    ]
+    if not unfinished:
+        unfinished = sorted(
+            (
+                task
+                for task in workflow.get_tasks(state=TaskState.COMPLETED)
+                if task.task_spec.bpmn_id
+            ),
+            key=lambda task: task.last_state_change,
+            reverse=True,
+        )
+    if not unfinished:
+        return workflow.spec.name
+    spec = unfinished[0].task_spec
+    return f"{_element_name(spec)} ({spec.bpmn_id})"
+
+
+def workflow_is_stuck(workflow: BpmnWorkflow) -> bool:
+    """Tell whether nothing can move the route on: no task, no wait, no timer."""
+    if workflow.is_completed():
+        return False
+    return not (
+        _ready_human_tasks(workflow)
+        or _waiting_system_steps(workflow)
+        or workflow_waits(workflow)
+    )
 
 
 def _open_task(task: Task) -> OpenTask:
