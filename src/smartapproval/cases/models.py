@@ -277,6 +277,11 @@ class Case(models.Model):
         related_name="cases",
     )
     route_state = models.JSONField(_("route state"), default=dict, blank=True)
+    # When the earliest timer the route waits on fires; the periodic job
+    # (cases.tasks.fire_route_timers) looks for cases past it.
+    route_wakes_at = models.DateTimeField(
+        _("route timer due at"), null=True, blank=True, db_index=True
+    )
 
     class Meta:
         verbose_name = _("case")
@@ -448,6 +453,7 @@ class TaskOutcome(models.TextChoices):
     )
     REVISED = "revised", pgettext_lazy("task outcome", "Revision done")
     DONE = "done", pgettext_lazy("task outcome", "Done")
+    OCCURRED = "occurred", pgettext_lazy("task outcome", "It has happened")
     SENT_BACK = "sent_back", pgettext_lazy("task outcome", "Sent back")
     SIGNED_ALL = "countersigned", pgettext_lazy("task outcome", "Countersigned")
     APPROVE = "approve", pgettext_lazy("task outcome", "Approve")
@@ -497,7 +503,10 @@ class TaskKind(models.TextChoices):
 
     Review tasks are the steps of the review route, opened and read by the
     routes; a verification task checks a notify-and-commit case after its
-    approval and never stands in the way of the result or the closing.
+    approval and never stands in the way of the result or the closing. A
+    system task stands for a step of the route that no reviewer decides: a
+    service task, or an event the route waits for (a document received, an
+    answer from another system); the lead department reports it done.
     """
 
     REVIEW = "review", pgettext_lazy("task kind", "Review step")
@@ -505,6 +514,7 @@ class TaskKind(models.TextChoices):
         "verification",
         pgettext_lazy("task kind", "Verification of a commitment"),
     )
+    SYSTEM = "system", pgettext_lazy("task kind", "System step or wait")
 
 
 class Task(models.Model):
@@ -589,6 +599,9 @@ class Task(models.Model):
     # The answers the route accepts for this task, and whether the answer
     # decides the case (the node that sets ``decision``).
     answers = models.JSONField(_("answers"), default=list, blank=True)
+    # How the route names answers of its own (the events an event-based
+    # gateway waits for), by answer.
+    answer_labels = models.JSONField(_("answer labels"), default=dict, blank=True)
     decides = models.BooleanField(_("decides the case"), default=False)
     # Who acts: the department's reviewers, or the assignee once the task
     # was transferred to a person; a delegate acts for the assignee.

@@ -65,6 +65,10 @@ class Route(Protocol):
         """Reopen the earlier node ``node_key``."""
         ...
 
+    def timers_fire(self, case: Case) -> RouteStep | None:
+        """Fire the route's timers that are due; None when none was."""
+        ...
+
 
 @dataclass(frozen=True)
 class SendBackNode:
@@ -209,6 +213,10 @@ class SequentialRoute:
                 status=409,
             )
         return RouteStep(tasks=[self._open(task.case, index)])
+
+    def timers_fire(self, case: Case) -> RouteStep | None:
+        # Sequential routes have no timers.
+        return None
 
     def _open(self, case: Case, index: int) -> Task:
         node = self.nodes[index]

@@ -1600,7 +1600,7 @@ def _ensure_task_open(task: Task) -> None:
 def _ensure_handler(task: Task, actor: User) -> None:
     """Check that ``actor`` handles ``task`` now: scope, role, assignment."""
     _ensure_may_complete(task, actor)
-    if task.kind != TaskKind.REVIEW:
+    if task.kind == TaskKind.VERIFICATION:
         raise ServiceError(
             gettext(
                 "This is the verification of a commitment: record whether the "
@@ -1686,6 +1686,8 @@ def answer_label(task: Task, outcome: str) -> str:
     """
     if task.decides and outcome in DECISION_LABELS:
         return str(DECISION_LABELS[TaskOutcome(outcome)])
+    if outcome in (task.answer_labels or {}):
+        return str(task.answer_labels[outcome])
     for choices in (TaskOutcome, VerificationOutcome):
         try:
             return str(choices(outcome).label)

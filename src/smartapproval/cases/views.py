@@ -251,7 +251,9 @@ def _case_page(
         actions.append((action, form or action.form(case=case)))
 
     open_tasks = list(
-        case.tasks.filter(kind=TaskKind.REVIEW, status=TaskStatus.OPEN)
+        case.tasks.filter(
+            kind__in=[TaskKind.REVIEW, TaskKind.SYSTEM], status=TaskStatus.OPEN
+        )
         .select_related("department", "assignee", "delegate")
         .order_by("round", "created_at", "pk")
     )

@@ -489,7 +489,10 @@ def task_panel_for(
             verb = TASK_VERBS[key]
             if key == "send_back" and not services.task_send_back_targets(task=task):
                 continue
-            if key in {"cosigners", "countersign"} and (task.sign_mode or pending):
+            if key in {"cosigners", "countersign"} and (
+                task.sign_mode or pending or task.kind == TaskKind.SYSTEM
+            ):
+                # Nobody signs for a step that only reports what happened.
                 continue
             form = keep(verb.form(task=task, user=user))
             # Nobody to hand the task to or to ask: the verb is not offered.
@@ -715,7 +718,9 @@ def page_actions_for(*, user: User, case: Case) -> list[PageAction]:
     if not (user.sees_all_departments or user.department_id == case.department_id):
         return []
     # While the review chain runs its last node decides, not this action.
-    in_route = case.tasks.filter(kind=TaskKind.REVIEW, status=TaskStatus.OPEN).exists()
+    in_route = case.tasks.filter(
+        kind__in=[TaskKind.REVIEW, TaskKind.SYSTEM], status=TaskStatus.OPEN
+    ).exists()
     hidden = set()
     if in_route:
         hidden.add(A.DECIDE)

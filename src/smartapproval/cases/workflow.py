@@ -13,6 +13,19 @@ Each task's clock comes from its properties ``limit``, ``limit_unit`` and
 closing of the Nth working day, working hours count office hours only, and
 one is never turned into the other (case 14).
 
+System steps and waits: a service task the engine leaves to this system,
+and a message or signal the route waits for (a receive task, a catching
+event, an event-based gateway), become system tasks of the lead department,
+which reports them done once the thing has happened; for an event-based
+gateway the task offers one answer per event. Separation of duties leaves
+them out (they decide nothing) and they get a node clock only when the
+element's properties give a limit. Timers fire by themselves: the periodic
+job ``cases.tasks.fire_route_timers`` runs the cases whose
+``route_wakes_at`` has passed. A step after which nothing could move the
+route on (no task, no wait, no timer, not finished) is refused. A route
+that ends without an answer that decides (the MIWG models) leaves the
+decision to the lead department.
+
 Parallel rounds (``cases.parallel``): a task inside a sub-process belongs to
 that sub-process instance's round, numbered per case; a co-department's
 review is a branch. A refusal closes the other open branches of its round
@@ -46,18 +59,34 @@ from smartapproval.cases.deadlines import (
     node_clock,
     node_due,
 )
-from smartapproval.cases.models import Case, Decision, Task, TaskStatus
+from smartapproval.cases.models import (
+    Case,
+    Decision,
+    Task,
+    TaskKind,
+    TaskOutcome,
+    TaskStatus,
+)
 from smartapproval.cases.routes import RouteStep
 from smartapproval.catalogue.processes import (
+    DECISION_ANSWERS,
     DECISION_VARIABLE,
+    WAIT_EVENT,
+    WAIT_TIMER,
     OpenTask,
     process_for_item,
     task_answers,
     workflow_complete_task,
+    workflow_is_stuck,
     workflow_open_tasks,
+    workflow_refresh_timers,
+    workflow_report_event,
     workflow_restore,
     workflow_serialize,
     workflow_start,
+    workflow_stopped_at,
+    workflow_system_steps,
+    workflow_waits,
 )
 from smartapproval.core import deadlines as workdays
 from smartapproval.core.api import ServiceError
@@ -80,6 +109,9 @@ BPMN_ROUTE_KEY = "bpmn"
 # Engine steps a withdrawal may take in one round (a branch in revision
 # needs two: the revision, then the review again).
 MAX_WITHDRAW_STEPS = 50
+
+# The lead department's decision when the route ended without one.
+END_DECISION_NODE = "route_end_decision"
 
 APPROVING = frozenset({"approved", "approved_with_conditions", "approve"})
 DENYING = frozenset({"rejected", "denied", "deny"})
@@ -134,8 +166,22 @@ def _whole(text: str) -> int | None:
     return int(text) if text and text.isdigit() else None
 
 
+@dataclass(frozen=True)
+class _SystemTask:
+    """What a system task row says: its name and the answers it takes."""
+
+    name: str
+    answers: list[str]
+    labels: dict[str, str]
+
+
 def _task_open(
-    *, case: Case, open_task: OpenTask, engine_task: Any, rounds: dict[str, int]
+    *,
+    case: Case,
+    open_task: OpenTask,
+    engine_task: Any,
+    rounds: dict[str, int],
+    system: _SystemTask | None = None,
 ) -> Task:
     properties = open_task.properties
     opened_at = timezone.now()
@@ -150,6 +196,29 @@ def _task_open(
     branch = properties.get("revision_for", "")
     if not branch and properties.get("department_role") == "co":
         branch = open_task.bpmn_id
+    if system is not None:
+        # The lead department reports what the route waits for; no
+        # co-department, branch or round, and no separation of duties.
+        return Task.objects.create(
+            case=case,
+            kind=TaskKind.SYSTEM,
+            created_at=opened_at,
+            node_key=open_task.bpmn_id[:60],
+            name=system.name[:100],
+            department=case.department,
+            started_on=workdays.beijing_date(opened_at),
+            limit_working_days=limit if limit and unit == WORKING_DAYS else None,
+            limit_unit=unit if limit else "",
+            limit_value=limit,
+            warning_value=warning if limit else None,
+            due_on=clock.due.due_on if clock else None,
+            due_at=clock.due.due_at if clock else None,
+            warn_at=clock.warn_at if clock else None,
+            due_provisional=clock.due.provisional if clock else False,
+            workflow_task_id=open_task.id,
+            answers=system.answers,
+            answer_labels=system.labels,
+        )
     return Task.objects.create(
         case=case,
         created_at=opened_at,
@@ -173,10 +242,49 @@ def _task_open(
     )
 
 
+def _system_tasks(workflow: BpmnWorkflow) -> list[tuple[OpenTask, _SystemTask]]:
+    """List the system steps and reported waits the route stands at."""
+    found = [
+        (
+            step,
+            _SystemTask(
+                gettext("System step: %(name)s") % {"name": step.name},
+                [TaskOutcome.DONE],
+                {},
+            ),
+        )
+        for step in workflow_system_steps(workflow)
+    ]
+    for wait in workflow_waits(workflow):
+        if wait.kind != WAIT_EVENT:
+            continue
+        labels = (
+            {choice.key: choice.name for choice in wait.choices}
+            if len(wait.choices) > 1
+            else {}
+        )
+        found.append(
+            (
+                OpenTask(wait.id, wait.bpmn_id, wait.name, {}, ""),
+                _SystemTask(
+                    gettext("Wait: %(name)s") % {"name": wait.name},
+                    [choice.key for choice in wait.choices],
+                    labels,
+                ),
+            )
+        )
+    return found
+
+
 def _mirror(case: Case, workflow: BpmnWorkflow, rounds: dict[str, int]) -> list[Task]:
-    """Open a row for each READY human task; close rows no longer READY."""
+    """Open a row for each READY human task; close rows no longer READY.
+
+    System steps and reported waits get rows of their own the same way.
+    """
+    _ensure_not_stuck(workflow)
     ready = workflow_open_tasks(workflow)
-    ready_ids = {task.id for task in ready}
+    system = _system_tasks(workflow)
+    ready_ids = {task.id for task in ready} | {step.id for step, _ in system}
     kept: set = set()
     rows = case.tasks.select_for_update().filter(
         status=TaskStatus.OPEN, workflow_task_id__isnull=False
@@ -198,7 +306,7 @@ def _mirror(case: Case, workflow: BpmnWorkflow, rounds: dict[str, int]) -> list[
             actor_label="bpmn-route",
         )
         log.info("task_cancelled", task_id=row.pk, case_id=case.pk)
-    return [
+    opened = [
         _task_open(
             case=case,
             open_task=open_task,
@@ -208,6 +316,30 @@ def _mirror(case: Case, workflow: BpmnWorkflow, rounds: dict[str, int]) -> list[
         for open_task in ready
         if open_task.id not in kept
     ]
+    return opened + [
+        _task_open(
+            case=case, open_task=step, engine_task=None, rounds=rounds, system=what
+        )
+        for step, what in system
+        if step.id not in kept
+    ]
+
+
+def _ensure_not_stuck(workflow: BpmnWorkflow) -> None:
+    """Refuse a step after which nobody and nothing could move the route."""
+    if not workflow_is_stuck(workflow):
+        return
+    raise ServiceError(
+        gettext(
+            "The route would stop at %(element)s with no task to handle, nothing "
+            "to wait for and without reaching its end; nothing was changed. Ask "
+            "the administrator to correct the route."
+        )
+        % {"element": workflow_stopped_at(workflow)},
+        field="route",
+        code="route_stuck",
+        status=409,
+    )
 
 
 def _withdraw_branches(workflow: BpmnWorkflow, scope: Any) -> None:
@@ -231,11 +363,42 @@ def _withdraw_branches(workflow: BpmnWorkflow, scope: Any) -> None:
 
 
 def _state_save(case: Case, workflow: BpmnWorkflow, rounds: dict[str, int]) -> None:
+    timers = sorted(
+        (
+            (wait.due, wait)
+            for wait in workflow_waits(workflow)
+            if wait.kind == WAIT_TIMER and wait.due is not None
+        ),
+        key=lambda pair: pair[0],
+    )
     case.route_state = {
         "workflow": json.loads(workflow_serialize(workflow)),
         "rounds": rounds,
+        # What the case page shows the route waits for, soonest first.
+        "timers": [
+            {"name": wait.name, "node": wait.bpmn_id, "due": due.isoformat()}
+            for due, wait in timers
+        ],
     }
-    case.save(update_fields=["route_process", "route_state", "updated_at"])
+    case.route_wakes_at = timers[0][0] if timers else None
+    case.save(
+        update_fields=["route_process", "route_state", "route_wakes_at", "updated_at"]
+    )
+
+
+def _end_decision_open(case: Case) -> Task:
+    """Leave the decision to the lead department: the route gave none."""
+    opened_at = timezone.now()
+    return Task.objects.create(
+        case=case,
+        created_at=opened_at,
+        node_key=END_DECISION_NODE,
+        name=gettext("Decision on the application"),
+        department=case.department,
+        started_on=workdays.beijing_date(opened_at),
+        answers=list(DECISION_ANSWERS),
+        decides=True,
+    )
 
 
 def _restore(case: Case) -> tuple[BpmnWorkflow, dict[str, int]]:
@@ -248,6 +411,15 @@ def _engine_task(workflow: BpmnWorkflow, task: Task) -> Any:
         return workflow.get_task_from_id(task.workflow_task_id)
     except TaskNotFoundException:
         return None
+
+
+def _route_end(case: Case, outcome: str) -> RouteStep:
+    """Finish with the decision the last answer gave, or ask the lead for one."""
+    if outcome in APPROVING or outcome in DENYING:
+        return RouteStep(finished=True, decision=_decision_for(outcome))
+    task = _end_decision_open(case)
+    log.info("bpmn_route_ended_without_decision", case_id=case.pk, task_id=task.pk)
+    return RouteStep(tasks=[task])
 
 
 def _decision_for(outcome: str) -> str:
@@ -345,8 +517,12 @@ class BpmnRoute:
     def on_task_completed(self, task: Task, outcome: str) -> RouteStep:
         parallel.task_ensure_open(task)
         case = task.case
+        if task.node_key == END_DECISION_NODE and task.workflow_task_id is None:
+            return RouteStep(finished=True, decision=_decision_for(outcome))
         if task.workflow_task_id is None or not case.route_state:
             raise ValueError(f"task {task.pk} is not on a BPMN route")
+        if task.kind == TaskKind.SYSTEM:
+            return self._system_task_completed(task, outcome)
         parallel.answer_check(outcome=outcome, opinion=task.opinion)
 
         workflow, rounds = _restore(case)
@@ -384,7 +560,53 @@ class BpmnRoute:
         if denial:
             return RouteStep(finished=True, decision=Decision.DENIED, reason=denial)
         if workflow.is_completed():
-            return RouteStep(finished=True, decision=_decision_for(outcome))
+            return _route_end(case, outcome)
+        return RouteStep(tasks=tasks)
+
+    def _system_task_completed(self, task: Task, outcome: str) -> RouteStep:
+        """Do the system step, or deliver the event the route waits for."""
+        case, task_id = task.case, task.workflow_task_id
+        if task_id is None:
+            raise ValueError(f"task {task.pk} is not on a BPMN route")
+        workflow, rounds = _restore(case)
+        engine_task = _engine_task(workflow, task)
+        if engine_task is not None and engine_task.state == TaskState.STARTED:
+            workflow_complete_task(workflow, task_id=task_id)
+        else:
+            workflow_report_event(workflow, task_id=task_id, choice=outcome)
+
+        tasks = _mirror(case, workflow, rounds)
+        _state_save(case, workflow, rounds)
+        log.info(
+            "bpmn_system_task_completed",
+            case_id=case.pk,
+            task_id=task.pk,
+            outcome=outcome,
+            tasks=[row.pk for row in tasks],
+        )
+        if workflow.is_completed():
+            return _route_end(case, outcome)
+        return RouteStep(tasks=tasks)
+
+    def timers_fire(self, case: Case) -> RouteStep | None:
+        """Fire the route's timers that are due; None when none was.
+
+        The case is expected locked by the calling service.
+        """
+        if not case.route_state:
+            return None
+        workflow, rounds = _restore(case)
+        if not workflow_refresh_timers(workflow):
+            # Nothing fired (the clock moved back, or another run was
+            # first); only the next wake-up may need writing down.
+            _state_save(case, workflow, rounds)
+            return None
+
+        tasks = _mirror(case, workflow, rounds)
+        _state_save(case, workflow, rounds)
+        log.info("bpmn_timers_fired", case_id=case.pk, tasks=[row.pk for row in tasks])
+        if workflow.is_completed():
+            return _route_end(case, "")
         return RouteStep(tasks=tasks)
 
     def send_back_targets(self, task: Task) -> list[SendBackTarget]:

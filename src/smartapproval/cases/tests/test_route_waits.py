@@ -1,0 +1,314 @@
+"""BPMN routes that wait: system steps, reported events and timers.
+
+The MIWG reference models C.1.0 (a service task) and C.9.1 (a receive task
+with boundary timers) run on real cases; crafted models cover the
+event-based gateway and a route that would stop with nothing to move it.
+"""
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from smartapproval.audit.models import AuditEntry
+from smartapproval.cases import selectors, services
+from smartapproval.cases.models import (
+    Case,
+    CaseStatus,
+    Decision,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
+from smartapproval.cases.tests import factories as f
+from smartapproval.cases.tests.test_workflow import bpmn_case, open_tasks
+from smartapproval.catalogue.processes import (
+    process_import,
+    workflow_open_tasks,
+    workflow_restore,
+    workflow_serialize,
+)
+from smartapproval.core.api import ServiceError
+
+pytestmark = pytest.mark.usefixtures("calendar", "clock")
+
+MIWG = Path(__file__).resolve().parents[2] / "catalogue/tests/data/bpmn"
+BEIJING = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def import_route(item, xml: bytes) -> None:
+    process_import(actor=None, item=item, xml=xml)
+
+
+def miwg(item, name: str) -> None:
+    import_route(item, (MIWG / f"{name}.bpmn").read_bytes())
+
+
+def set_route_data(case: Case, **values) -> None:
+    """Put variables into the route's open human tasks.
+
+    C.1.0's gateways read ``approved`` and ``clarified``, which its tasks set
+    through forms of another engine; the case app has no such form, so the
+    test writes them where a form would.
+    """
+    case = Case.objects.get(pk=case.pk)
+    workflow = workflow_restore(json.dumps(case.route_state["workflow"]))
+    for open_task in workflow_open_tasks(workflow):
+        workflow.get_task_from_id(open_task.id).set_data(**values)
+    case.route_state["workflow"] = json.loads(workflow_serialize(workflow))
+    case.save(update_fields=["route_state"])
+
+
+def the_open(case: Case, **lookup) -> Task:
+    return case.tasks.get(status=TaskStatus.OPEN, **lookup)
+
+
+def complete(task: Task, actor, outcome: str, opinion: str = "") -> Task:
+    return services.task_complete(
+        task=task, actor=actor, outcome=outcome, opinion=opinion
+    )
+
+
+@pytest.fixture
+def reviewers(department):
+    """One hand per review node: separation of duties applies to them."""
+    return [f.ReviewerFactory(department=department) for _ in range(5)]
+
+
+# C.1.0: the service task -------------------------------------------------
+
+
+def test_c_1_0_starts_on_a_case_and_its_state_round_trips(item):
+    miwg(item, "C.1.0")
+
+    case = bpmn_case(item)
+
+    (task,) = open_tasks(case)
+    assert (task.node_key, task.kind) == ("assignApprover", TaskKind.REVIEW)
+    saved = Case.objects.get(pk=case.pk)
+    workflow = workflow_restore(json.dumps(saved.route_state["workflow"]))
+    assert [t.bpmn_id for t in workflow_open_tasks(workflow)] == ["assignApprover"]
+
+
+def test_c_1_0_service_task_is_the_lead_departments_system_task(
+    item, department, reviewers, approver
+):
+    miwg(item, "C.1.0")
+    case = bpmn_case(item)
+    assign, approve, clarify, transfer, _ = reviewers
+
+    complete(the_open(case), assign, "done")
+    # Not approved: the invoice goes to be clarified, then comes back.
+    set_route_data(case, approved=False)
+    complete(the_open(case, node_key="approveInvoice"), approve, "done")
+    assert the_open(case).node_key == "reviewInvoice"
+    set_route_data(case, clarified="yes")
+    complete(the_open(case), clarify, "done")
+    set_route_data(case, approved=True)
+    complete(the_open(case, node_key="approveInvoice"), approve, "done")
+    complete(the_open(case, node_key="prepareBankTransfer"), transfer, "done")
+
+    system = the_open(case)
+    assert system.kind == TaskKind.SYSTEM
+    assert system.node_key == "archiveInvoice"
+    assert system.name == "系统环节：Archive Invoice"
+    assert system.department == department
+    assert system.answers == ["done"]
+    assert system.due_on is None
+    assert system in selectors.task_inbox_for_user(user=assign)
+    # No separation of duties: the first reviewer reports the step done.
+    complete(system, assign, "done")
+
+    # The route ended without a decision: the lead department decides.
+    decision = the_open(case)
+    assert (decision.kind, decision.decides) == (TaskKind.REVIEW, True)
+    assert decision.department == department
+    complete(decision, approver, "approved")
+    case.refresh_from_db()
+    assert case.decision == Decision.APPROVED
+    assert AuditEntry.objects.filter(
+        action="task_completed", target_id=str(system.pk)
+    ).exists()
+
+
+def test_c_1_0_a_clarification_that_fails_ends_at_the_lead_departments_decision(
+    item, reviewers, approver
+):
+    miwg(item, "C.1.0")
+    case = bpmn_case(item)
+    assign, approve, clarify, *_ = reviewers
+
+    complete(the_open(case), assign, "done")
+    set_route_data(case, approved=False)
+    complete(the_open(case), approve, "done")
+    set_route_data(case, clarified="no")
+    complete(the_open(case), clarify, "done")
+
+    decision = the_open(case)
+    assert decision.decides and decision.answers == ["approved", "denied"]
+    complete(decision, approver, "denied", "发票无法核实")
+    case.refresh_from_db()
+    assert case.decision == Decision.DENIED
+
+
+# C.9.1: a receive task with boundary timers ------------------------------
+
+
+def test_c_9_1_the_lead_department_sees_the_wait(item, department, reviewer):
+    miwg(item, "C.9.1")
+
+    case = bpmn_case(item)
+
+    (wait,) = open_tasks(case)
+    assert wait.kind == TaskKind.SYSTEM
+    assert wait.name == "等待：Wait for answer"
+    assert wait.department == department
+    assert wait.answers == ["occurred"]
+    assert services.answer_label(wait, "occurred") == "已发生"
+    assert wait in selectors.task_inbox_for_user(user=reviewer)
+    assert case.route_wakes_at == datetime.datetime(2024, 9, 3, 10, tzinfo=BEIJING)
+
+
+def test_c_9_1_document_received_through_the_api_leads_on(item, reviewer, approver):
+    miwg(item, "C.9.1")
+    case = bpmn_case(item)
+    wait = the_open(case)
+    api = APIClient()
+    api.force_authenticate(reviewer)
+
+    detail = api.get(f"/api/v1/tasks/{wait.pk}/").json()
+    done = api.post(f"/api/v1/tasks/{wait.pk}/complete/", {"outcome": "occurred"})
+
+    assert [a["value"] for a in detail["answers"]] == ["occurred"]
+    assert done.status_code == 200, done.json()
+    wait.refresh_from_db()
+    assert (wait.status, wait.completed_by) == (TaskStatus.DONE, reviewer)
+    # "Document received" ends the route; the timers no longer wait.
+    decision = the_open(case)
+    assert decision.decides
+    case.refresh_from_db()
+    assert case.route_wakes_at is None
+    assert case.route_state["timers"] == []
+    entry = AuditEntry.objects.get(action="task_completed", target_id=str(wait.pk))
+    assert entry.after["outcome"] == "occurred"
+
+
+# Event-based gateway ------------------------------------------------------
+
+EVENT_GATEWAY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    id="d" targetNamespace="https://smartapproval.example/bpmn/tests">
+  <bpmn:message id="m_document" name="document_received" />
+  <bpmn:signal id="s_withdrawn" name="applicant_withdrew" />
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:userTask id="ask" name="Ask for the document" />
+    <bpmn:eventBasedGateway id="gateway" name="What comes first" />
+    <bpmn:intermediateCatchEvent id="document" name="Document received">
+      <bpmn:messageEventDefinition id="md" messageRef="m_document" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="withdrawn" name="Applicant withdrew">
+      <bpmn:signalEventDefinition id="sd" signalRef="s_withdrawn" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="three_days" name="Three days">
+      <bpmn:timerEventDefinition id="td">
+        <bpmn:timeDuration>P3D</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="check" name="Check the document" />
+    <bpmn:userTask id="call" name="Call the applicant" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask" />
+    <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="gateway" />
+    <bpmn:sequenceFlow id="f3" sourceRef="gateway" targetRef="document" />
+    <bpmn:sequenceFlow id="f4" sourceRef="gateway" targetRef="withdrawn" />
+    <bpmn:sequenceFlow id="f5" sourceRef="gateway" targetRef="three_days" />
+    <bpmn:sequenceFlow id="f6" sourceRef="document" targetRef="check" />
+    <bpmn:sequenceFlow id="f7" sourceRef="withdrawn" targetRef="end" />
+    <bpmn:sequenceFlow id="f8" sourceRef="three_days" targetRef="call" />
+    <bpmn:sequenceFlow id="f9" sourceRef="check" targetRef="end" />
+    <bpmn:sequenceFlow id="f10" sourceRef="call" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.fixture
+def gateway_case(item, reviewers):
+    import_route(item, EVENT_GATEWAY)
+    case = bpmn_case(item)
+    complete(the_open(case), reviewers[0], "done")
+    return case
+
+
+def test_event_gateway_offers_one_answer_per_event_and_takes_the_chosen(
+    gateway_case, reviewers
+):
+    wait = the_open(gateway_case)
+    assert (wait.kind, wait.name) == (TaskKind.SYSTEM, "等待：What comes first")
+    assert wait.answers == ["event_1", "event_2"]
+    assert [services.answer_label(wait, a) for a in wait.answers] == [
+        "Document received",
+        "Applicant withdrew",
+    ]
+    gateway_case.refresh_from_db()
+    assert [t["name"] for t in gateway_case.route_state["timers"]] == ["Three days"]
+
+    complete(wait, reviewers[0], "event_1")
+
+    assert the_open(gateway_case).node_key == "check"
+    gateway_case.refresh_from_db()
+    assert gateway_case.route_wakes_at is None
+
+
+def test_event_gateway_refuses_an_answer_it_does_not_offer(gateway_case, reviewers):
+    wait = the_open(gateway_case)
+
+    with pytest.raises(ServiceError) as refused:
+        complete(wait, reviewers[0], "event_3")
+
+    assert refused.value.code == "invalid_choice"
+    assert the_open(gateway_case) == wait
+
+
+# A route nothing could move ------------------------------------------------
+
+CONDITIONAL_WAIT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    id="d" targetNamespace="https://smartapproval.example/bpmn/tests">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:userTask id="review" name="Review" />
+    <bpmn:intermediateCatchEvent id="until_paid" name="Fee paid">
+      <bpmn:conditionalEventDefinition id="cd">
+        <bpmn:condition>False</bpmn:condition>
+      </bpmn:conditionalEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="until_paid" />
+    <bpmn:sequenceFlow id="f3" sourceRef="until_paid" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_step_that_would_leave_the_route_stuck_is_refused(item, reviewer):
+    import_route(item, CONDITIONAL_WAIT)
+    case = bpmn_case(item)
+    task = the_open(case)
+    state = Case.objects.get(pk=case.pk).route_state
+
+    # A condition nothing makes true: the route would wait forever.
+    with pytest.raises(ServiceError) as refused:
+        complete(task, reviewer, "done")
+
+    assert refused.value.code == "route_stuck"
+    assert "Fee paid (until_paid)" in refused.value.message
+    assert "没有可办理的环节" in refused.value.message
+    task.refresh_from_db()
+    case.refresh_from_db()
+    assert task.status == TaskStatus.OPEN
+    assert case.route_state == state
+    assert case.status == CaseStatus.IN_REVIEW
+    assert not AuditEntry.objects.filter(action="task_completed").exists()
