@@ -6,6 +6,7 @@ cases of their own account; anyone else sees nothing. Whatever is out of
 scope is a 404, never a 403: a stranger does not learn that it exists.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -416,4 +417,32 @@ def case_missing_materials(case: Case) -> list[dict]:
         }
         for req in case.item.materials.filter(required=True)
         if req.pk not in supplied
+    ]
+
+
+@dataclass(frozen=True)
+class RouteTimer:
+    """A timer the case's route waits on, and when it fires."""
+
+    name: str
+    node_key: str
+    due: datetime
+
+
+def case_route_timers(case: Case) -> list[RouteTimer]:
+    """List the timers the case's route waits on, soonest first.
+
+    Read from the route's state as last saved (``cases.workflow``); only a
+    case in review waits on its route.
+    """
+    if case.status != CaseStatus.IN_REVIEW:
+        return []
+    return [
+        RouteTimer(
+            name=timer.get("name", ""),
+            node_key=timer.get("node", ""),
+            due=datetime.fromisoformat(timer["due"]),
+        )
+        for timer in (case.route_state or {}).get("timers", [])
+        if timer.get("due")
     ]

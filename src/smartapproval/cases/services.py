@@ -3086,3 +3086,80 @@ def task_verify(*, task: Task, actor: User, outcome: str, reason: str = "") -> T
     )
 
     return task
+
+
+# Route timers
+
+
+@dataclass
+class TimersSummary:
+    """What one run of the route timers did."""
+
+    seen: int = 0
+    fired: int = 0
+    failed: int = 0
+
+
+def route_timers_fire() -> TimersSummary:
+    """Fire the BPMN timers that are due on the cases in review.
+
+    The periodic job (``cases.tasks.fire_route_timers``). Each case is run
+    in its own transaction with its row locked and its state read again
+    under the lock, so a second run, or two workers at once, fire nothing
+    twice; one broken case does not keep the others waiting.
+    """
+    ids = list(
+        Case.objects.filter(
+            status=CaseStatus.IN_REVIEW, route_wakes_at__lte=timezone.now()
+        )
+        .order_by("route_wakes_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    summary = TimersSummary(seen=len(ids))
+    for pk in ids:
+        try:
+            fired = case_route_timers_fire(case_id=pk)
+        except Exception:
+            log.exception("route_timers_fire_failed", case_id=pk)
+            summary.failed += 1
+            continue
+        summary.fired += int(fired)
+
+    log.info(
+        "route_timers_fired",
+        seen=summary.seen,
+        fired=summary.fired,
+        failed=summary.failed,
+    )
+    return summary
+
+
+@transaction.atomic
+def case_route_timers_fire(*, case_id: int) -> bool:
+    """Fire the due timers of one case's route; True when the route moved."""
+    case = Case.objects.select_for_update().get(pk=case_id)
+    if case.status != CaseStatus.IN_REVIEW:
+        return False
+    route = routes.route_get(case.route_key)
+    before = sorted(
+        case.tasks.filter(status=TaskStatus.OPEN).values_list("pk", flat=True)
+    )
+    timers = [timer["name"] for timer in case.route_state.get("timers", [])]
+
+    step = route.timers_fire(case)
+    if step is None:
+        return False
+
+    audit_record(
+        actor=None,
+        action="route_timer_fired",
+        target=case,
+        before={"open_tasks": before, "timers": timers},
+        after={
+            "case": case.number,
+            "opened": [task.pk for task in step.tasks],
+            "timers": [timer["name"] for timer in case.route_state.get("timers", [])],
+        },
+        actor_label="route-timers",
+    )
+    return True

@@ -3,7 +3,7 @@
 from django_tasks import task
 
 from smartapproval.cases.deadlines import open_deadlines_recompute
-from smartapproval.cases.services import commitments_enforce
+from smartapproval.cases.services import commitments_enforce, route_timers_fire
 
 
 @task()
@@ -30,3 +30,13 @@ def enforce_deferral_commitments() -> dict:
         "voided": summary.voided,
         "failed": summary.failed,
     }
+
+
+@task()
+def fire_route_timers() -> dict:
+    """Fire the BPMN timers that are due on the cases in review.
+
+    Safe to run as often as wanted: a timer that fired is not due again.
+    """
+    summary = route_timers_fire()
+    return {"seen": summary.seen, "fired": summary.fired, "failed": summary.failed}

@@ -285,6 +285,7 @@ def _case_page(
             "materials": case.materials.select_related("requirement"),
             "missing": missing,
             "tasks": tasks,
+            "route_timers": selectors.case_route_timers(case),
             "actions": actions,
             "action_error": error,
             **_commitment_context(user, case, bound),

@@ -47,6 +47,13 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         path="smartapproval.cases.tasks.enforce_deferral_commitments",
         cron={"hour": 0, "minute": 5},
     ),
+    # BPMN timers of the review routes (a reminder after a day, a call after
+    # a week): they fire within five minutes of their time.
+    PeriodicJob(
+        name="fire_route_timers",
+        path="smartapproval.cases.tasks.fire_route_timers",
+        cron={"minute": "*/5"},
+    ),
 )
 
 

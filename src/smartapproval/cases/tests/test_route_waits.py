@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from smartapproval.audit.models import AuditEntry
@@ -195,6 +196,82 @@ def test_c_9_1_document_received_through_the_api_leads_on(item, reviewer, approv
     assert entry.after["outcome"] == "occurred"
 
 
+def test_c_9_1_periodic_job_sends_the_reminder_then_offers_the_call(
+    item, clock, reviewer
+):
+    miwg(item, "C.9.1")
+    case = bpmn_case(item)
+    wait = the_open(case)
+
+    clock.at(2024, 9, 3, 9, 59)
+    assert services.route_timers_fire().fired == 0
+
+    # A day later the reminder goes out (a send task) and the wait goes on.
+    clock.at(2024, 9, 3, 10, 5)
+    assert services.route_timers_fire().fired == 1
+    case.refresh_from_db()
+    assert the_open(case) == wait
+    assert case.route_wakes_at == datetime.datetime(2024, 9, 4, 10, tzinfo=BEIJING)
+    fired = AuditEntry.objects.filter(
+        action="route_timer_fired", target_id=str(case.pk)
+    )
+    assert fired.count() == 1
+
+    # A week without the document: the call replaces the wait.
+    clock.at(2024, 9, 9, 10, 5)
+    summary = services.route_timers_fire()
+    assert (summary.seen, summary.fired, summary.failed) == (1, 1, 0)
+    call = the_open(case)
+    assert (call.node_key, call.kind) == ("UserTask_CallCustomer", TaskKind.REVIEW)
+    wait.refresh_from_db()
+    assert wait.status == TaskStatus.CANCELLED
+    assert fired.count() == 2
+    # Run again: nothing is due any more.
+    assert services.route_timers_fire().seen == 0
+
+
+def test_the_scheduled_worker_task_fires_the_due_timers(item, clock):
+    from smartapproval.cases.tasks import fire_route_timers
+    from smartapproval.core.scheduler import PERIODIC_JOBS
+
+    miwg(item, "C.9.1")
+    case = bpmn_case(item)
+    clock.at(2024, 9, 9, 10, 5)
+
+    result = fire_route_timers.enqueue()
+
+    assert result.return_value == {"seen": 1, "fired": 1, "failed": 0}
+    assert the_open(case).node_key == "UserTask_CallCustomer"
+    (job,) = [job for job in PERIODIC_JOBS if job.name == "fire_route_timers"]
+    assert job.path == "smartapproval.cases.tasks.fire_route_timers"
+
+
+def test_timers_of_a_case_no_longer_in_review_do_not_fire(item, clock):
+    miwg(item, "C.9.1")
+    case = bpmn_case(item)
+    Case.objects.filter(pk=case.pk).update(status=CaseStatus.SUSPENDED)
+    clock.at(2024, 9, 9, 10, 5)
+
+    assert services.route_timers_fire().seen == 0
+    assert the_open(case).kind == TaskKind.SYSTEM
+    assert not AuditEntry.objects.filter(action="route_timer_fired").exists()
+
+
+def test_c_9_1_case_page_says_what_the_route_waits_for_until_when(
+    client, item, reviewer
+):
+    miwg(item, "C.9.1")
+    case = bpmn_case(item)
+    client.force_login(reviewer)
+
+    page = client.get(reverse("cases:case_detail", args=[case.number]))
+
+    text = page.content.decode()
+    assert "等待：Wait for answer" in text
+    assert "定时器“daily”：至 2024-09-03 10:00" in text
+    assert "定时器“1 week”：至 2024-09-09 10:00" in text
+
+
 # Event-based gateway ------------------------------------------------------
 
 EVENT_GATEWAY = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -253,7 +330,7 @@ def test_event_gateway_offers_one_answer_per_event_and_takes_the_chosen(
         "Applicant withdrew",
     ]
     gateway_case.refresh_from_db()
-    assert [t["name"] for t in gateway_case.route_state["timers"]] == ["Three days"]
+    assert [t.name for t in selectors.case_route_timers(gateway_case)] == ["Three days"]
 
     complete(wait, reviewers[0], "event_1")
 
@@ -270,6 +347,17 @@ def test_event_gateway_refuses_an_answer_it_does_not_offer(gateway_case, reviewe
 
     assert refused.value.code == "invalid_choice"
     assert the_open(gateway_case) == wait
+
+
+def test_event_gateway_timer_fires_by_the_periodic_job(gateway_case, clock):
+    wait = the_open(gateway_case)
+
+    clock.at(2024, 9, 5, 10, 5)
+    assert services.route_timers_fire().fired == 1
+
+    assert the_open(gateway_case).node_key == "call"
+    wait.refresh_from_db()
+    assert wait.status == TaskStatus.CANCELLED
 
 
 # A route nothing could move ------------------------------------------------
