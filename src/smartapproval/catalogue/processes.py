@@ -1987,6 +1987,17 @@ def _dry_run(
                 "event to wait for"
             ),
         )
+    elif workflow_is_stuck(workflow):
+        checker._add(
+            IssueCode.DRY_RUN,
+            checker.main,
+            gettext(
+                "the process stops in the dry run at %(element)s, waiting for "
+                "something that no one in this system can report and that is "
+                "not a timer"
+            )
+            % {"element": workflow_stopped_at(workflow)},
+        )
     return {"ready": [], "waiting": waiting}
 
 
@@ -2361,21 +2372,27 @@ def workflow_report_event(
     task = workflow.get_task_from_id(task_id)
     definition = task.task_spec.event_definition
     if isinstance(definition, MultipleEventDefinition):
-        definition = definition.event_definitions[keys.index(choice)]
-        definition = definition if isinstance(definition, REPORTED_EVENTS) else None
+        # The key numbers the gateway's events, timers included.
+        definition = definition.event_definitions[int(choice.split("_")[1]) - 1]
     # Deliver to this task only: another part of the route waiting for the
     # same message has not been told it came.
     event = BpmnEvent(definition, payload={})
-    task.task_spec.catch(task, event)
-    task.task_spec._update(task)
-    workflow.do_engine_steps()
+    try:
+        task.task_spec.catch(task, event)
+        task.task_spec._update(task)
+    except SpiffWorkflowException as exc:
+        raise _engine_refusal(exc) from exc
+    _engine_steps(workflow)
 
 
 def workflow_refresh_timers(workflow: BpmnWorkflow) -> bool:
     """Fire the route's timers that are due and run on; True if any fired."""
     before = _engine_snapshot(workflow)
-    workflow.refresh_timers()
-    workflow.do_engine_steps()
+    try:
+        workflow.refresh_timers()
+    except SpiffWorkflowException as exc:
+        raise _engine_refusal(exc) from exc
+    _engine_steps(workflow)
     return _engine_snapshot(workflow) != before
 
 
@@ -2496,11 +2513,55 @@ def workflow_complete_task(
         values[variable] = outcome
 
     task.set_data(**values)
-    if human:
-        task.run()
+    try:
+        if human:
+            task.run()
+        else:
+            task.complete()
+    except SpiffWorkflowException as exc:
+        raise _engine_refusal(exc) from exc
+    _engine_steps(workflow)
+
+
+def _engine_steps(workflow: BpmnWorkflow) -> None:
+    """Run the engine on; an element it cannot pass refuses the step."""
+    try:
+        workflow.do_engine_steps()
+    except SpiffWorkflowException as exc:
+        raise _engine_refusal(exc) from exc
+
+
+def _engine_refusal(exc: SpiffWorkflowException) -> ServiceError:
+    """Say, in the user's language, where and why the route cannot go on.
+
+    The calling service's transaction is rolled back and the engine's state
+    as changed so far is never saved, so the case stays as it was.
+    """
+    task = getattr(exc, "task", None)
+    spec = getattr(task, "task_spec", None)
+    if spec is not None and getattr(spec, "bpmn_id", None):
+        element = f"{_element_name(spec)} ({spec.bpmn_id})"
     else:
-        task.complete()
-    workflow.do_engine_steps()
+        element = gettext("the route")
+    # The engine wraps the expression's own error (a NameError for a
+    # variable nobody set) as the context of its exception.
+    inner = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+    detail = str(exc)
+    missing = _UNDEFINED_NAME.search(f"{inner} {detail}")
+    if missing:
+        reason = gettext(
+            "the expression uses the variable %(name)s, which no task has set"
+        ) % {"name": missing.group("name")}
+    else:
+        reason = _clip(detail, 200)
+    log.warning("route_engine_refused", error=type(exc).__name__)
+    return ServiceError(
+        gettext("The route cannot go on at %(element)s: %(reason)s.")
+        % {"element": element, "reason": reason},
+        field="route",
+        code="route_error",
+        status=409,
+    )
 
 
 def workflow_serialize(workflow: BpmnWorkflow) -> str:

@@ -300,8 +300,8 @@ EVENT_GATEWAY = b"""<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask" />
     <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="gateway" />
     <bpmn:sequenceFlow id="f3" sourceRef="gateway" targetRef="document" />
-    <bpmn:sequenceFlow id="f4" sourceRef="gateway" targetRef="withdrawn" />
-    <bpmn:sequenceFlow id="f5" sourceRef="gateway" targetRef="three_days" />
+    <bpmn:sequenceFlow id="f4" sourceRef="gateway" targetRef="three_days" />
+    <bpmn:sequenceFlow id="f5" sourceRef="gateway" targetRef="withdrawn" />
     <bpmn:sequenceFlow id="f6" sourceRef="document" targetRef="check" />
     <bpmn:sequenceFlow id="f7" sourceRef="withdrawn" targetRef="end" />
     <bpmn:sequenceFlow id="f8" sourceRef="three_days" targetRef="call" />
@@ -324,7 +324,8 @@ def test_event_gateway_offers_one_answer_per_event_and_takes_the_chosen(
 ):
     wait = the_open(gateway_case)
     assert (wait.kind, wait.name) == (TaskKind.SYSTEM, "等待：What comes first")
-    assert wait.answers == ["event_1", "event_2"]
+    # The timer in between is no answer: the periodic job fires it.
+    assert wait.answers == ["event_1", "event_3"]
     assert [services.answer_label(wait, a) for a in wait.answers] == [
         "Document received",
         "Applicant withdrew",
@@ -339,11 +340,19 @@ def test_event_gateway_offers_one_answer_per_event_and_takes_the_chosen(
     assert gateway_case.route_wakes_at is None
 
 
+def test_event_gateway_takes_the_event_after_its_timer(gateway_case, reviewers):
+    complete(the_open(gateway_case), reviewers[0], "event_3")
+
+    # "Applicant withdrew" ends the route: the lead department decides.
+    decision = the_open(gateway_case)
+    assert (decision.node_key, decision.decides) == ("route_end_decision", True)
+
+
 def test_event_gateway_refuses_an_answer_it_does_not_offer(gateway_case, reviewers):
     wait = the_open(gateway_case)
 
     with pytest.raises(ServiceError) as refused:
-        complete(wait, reviewers[0], "event_3")
+        complete(wait, reviewers[0], "event_2")
 
     assert refused.value.code == "invalid_choice"
     assert the_open(gateway_case) == wait
@@ -361,6 +370,24 @@ def test_event_gateway_timer_fires_by_the_periodic_job(gateway_case, clock):
 
 
 # A route nothing could move ------------------------------------------------
+
+
+def test_a_gateway_whose_variable_no_task_set_refuses_the_step(item, reviewers):
+    miwg(item, "C.1.0")
+    case = bpmn_case(item)
+    complete(the_open(case), reviewers[0], "done")
+    task = the_open(case)
+
+    with pytest.raises(ServiceError) as refused:
+        complete(task, reviewers[1], "done")
+
+    assert refused.value.code == "route_error"
+    assert "Invoice approved? (invoice_approved)" in refused.value.message
+    assert "approved" in refused.value.message
+    assert "变量 approved，而尚未有任务设置它" in refused.value.message
+    task.refresh_from_db()
+    assert task.status == TaskStatus.OPEN
+
 
 CONDITIONAL_WAIT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -279,6 +279,34 @@ class TestMiwgReferenceModels:
         workflow_complete_task(restored, task_id=archive.id)
         assert restored.completed
 
+    def test_a_process_that_starts_waiting_for_what_nobody_reports_is_refused(
+        self,
+    ):
+        xml = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    id="d" targetNamespace="https://smartapproval.example/bpmn/tests">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:intermediateCatchEvent id="until_paid" name="Fee paid">
+      <bpmn:conditionalEventDefinition id="cd">
+        <bpmn:condition>False</bpmn:condition>
+      </bpmn:conditionalEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="review" name="Review" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="until_paid" />
+    <bpmn:sequenceFlow id="f2" sourceRef="until_paid" targetRef="review" />
+    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+        with pytest.raises(ProcessRefusedError) as refused:
+            process_validate(xml)
+
+        (issue,) = refused.value.issues
+        assert issue.code == IssueCode.DRY_RUN
+        assert "试运行停在 Fee paid (until_paid)" in issue.message
+
     def test_a_process_whose_state_cannot_be_saved_is_refused_at_import(self):
         with mock.patch.object(
             processes,
