@@ -14,16 +14,19 @@ multi-instance tasks say how many instances, every expression is Python
 (JUEL conditions of the simple kind are translated), no parallel join sits
 in a loop, every element can be reached, task properties are well-formed,
 there is at least one human task. SpiffWorkflow's own parser then reads it,
-and a dry run must reach a human task or wait for an event: a process that
-ends without running any of its tasks is refused.
+and a dry run must reach a human task or wait for an event someone can
+report or a timer, and its state must survive being saved and read back: a
+process that ends without running any of its tasks is refused.
 
 Deliberate simplifications, stated for the modeller in
 ``catalogue/bpmn/README.md``: expressions are a safe subset of Python (no
 attribute access, no calls but a few built-ins); scripts do not run; the
 vendor implementation of a service task is ignored, the route waits there
-until this system completes the step (``workflow_system_steps``); a send task
-hands its message to this system; timers count natural time, working-day
-limits are task properties the case app counts.
+until this system completes the step (``workflow_system_steps``); a message
+or signal the route waits for is reported by a person (``workflow_waits``,
+``workflow_report_event``); a send task hands its message to this system;
+timers count natural time on the system's clock (``workflow_refresh_timers``),
+working-day limits are task properties the case app counts.
 """
 
 import ast
