@@ -272,6 +272,23 @@ def test_c_9_1_case_page_says_what_the_route_waits_for_until_when(
     assert "定时器“1 week”：至 2024-09-09 10:00" in text
 
 
+def test_c_9_1_the_wait_is_completed_on_the_staff_case_page(client, item, reviewer):
+    miwg(item, "C.9.1")
+    case = bpmn_case(item)
+    wait = the_open(case)
+    client.force_login(reviewer)
+    url = reverse("cases:task_complete", args=[wait.pk])
+
+    page = client.get(reverse("cases:case_detail", args=[case.number]))
+    done = client.post(url, {f"task{wait.pk}-outcome": "occurred"}, follow=True)
+
+    assert url in page.content.decode()
+    assert done.status_code == 200
+    assert "等待：Wait for answer：已发生" in done.content.decode()
+    wait.refresh_from_db()
+    assert wait.status == TaskStatus.DONE
+
+
 # Event-based gateway ------------------------------------------------------
 
 EVENT_GATEWAY = b"""<?xml version="1.0" encoding="UTF-8"?>
