@@ -193,48 +193,41 @@ def _task_open(
         if limit
         else None
     )
-    branch = properties.get("revision_for", "")
-    if not branch and properties.get("department_role") == "co":
-        branch = open_task.bpmn_id
+    common = {
+        "case": case,
+        "created_at": opened_at,
+        "node_key": open_task.bpmn_id[:60],
+        "started_on": workdays.beijing_date(opened_at),
+        "limit_working_days": limit if limit and unit == WORKING_DAYS else None,
+        "limit_unit": unit if limit else "",
+        "limit_value": limit,
+        "warning_value": warning if limit else None,
+        "due_on": clock.due.due_on if clock else None,
+        "due_at": clock.due.due_at if clock else None,
+        "warn_at": clock.warn_at if clock else None,
+        "due_provisional": clock.due.provisional if clock else False,
+        "workflow_task_id": open_task.id,
+    }
     if system is not None:
-        # The lead department reports what the route waits for; no
-        # co-department, branch or round, and no separation of duties.
+        # The lead department reports what the route waits for: no
+        # co-department, branch or round (separation of duties leaves
+        # system tasks out, selectors.task_excluded_for_user).
         return Task.objects.create(
-            case=case,
+            **common,
             kind=TaskKind.SYSTEM,
-            created_at=opened_at,
-            node_key=open_task.bpmn_id[:60],
             name=system.name[:100],
             department=case.department,
-            started_on=workdays.beijing_date(opened_at),
-            limit_working_days=limit if limit and unit == WORKING_DAYS else None,
-            limit_unit=unit if limit else "",
-            limit_value=limit,
-            warning_value=warning if limit else None,
-            due_on=clock.due.due_on if clock else None,
-            due_at=clock.due.due_at if clock else None,
-            warn_at=clock.warn_at if clock else None,
-            due_provisional=clock.due.provisional if clock else False,
-            workflow_task_id=open_task.id,
             answers=system.answers,
             answer_labels=system.labels,
         )
+
+    branch = properties.get("revision_for", "")
+    if not branch and properties.get("department_role") == "co":
+        branch = open_task.bpmn_id
     return Task.objects.create(
-        case=case,
-        created_at=opened_at,
-        node_key=open_task.bpmn_id[:60],
+        **common,
         name=open_task.name[:100],
         department=_department_for(case, properties),
-        started_on=workdays.beijing_date(opened_at),
-        limit_working_days=limit if limit and unit == WORKING_DAYS else None,
-        limit_unit=unit if limit else "",
-        limit_value=limit,
-        warning_value=warning if limit else None,
-        due_on=clock.due.due_on if clock else None,
-        due_at=clock.due.due_at if clock else None,
-        warn_at=clock.warn_at if clock else None,
-        due_provisional=clock.due.provisional if clock else False,
-        workflow_task_id=open_task.id,
         branch=branch[:100],
         round=_round_of(engine_task, rounds),
         answers=list(task_answers(properties)),
