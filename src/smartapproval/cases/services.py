@@ -22,7 +22,7 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import Http404
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from smartapproval.accounts.models import ApplicantKind, Role, User
@@ -1422,6 +1422,23 @@ def case_decide(*, case: Case, actor: User, decision: str, reason: str = "") -> 
             ),
             field="decision",
             code="review_not_finished",
+            status=409,
+        )
+    if case.route_wakes_at is not None:
+        # The route waits on a timer with no task open; its next step, not a
+        # direct decision, moves the case on.
+        raise ServiceError(
+            gettext(
+                "The review route is waiting for its timer (until %(moment)s); "
+                "the decision cannot be made directly."
+            )
+            % {
+                "moment": formats.date_format(
+                    timezone.localtime(case.route_wakes_at), "Y-m-d H:i"
+                )
+            },
+            field="decision",
+            code="route_waiting",
             status=409,
         )
 

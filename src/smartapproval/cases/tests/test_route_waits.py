@@ -444,3 +444,47 @@ def test_a_step_that_would_leave_the_route_stuck_is_refused(item, reviewer):
     assert case.route_state == state
     assert case.status == CaseStatus.IN_REVIEW
     assert not AuditEntry.objects.filter(action="task_completed").exists()
+
+
+TIMER_ONLY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    id="d" targetNamespace="https://smartapproval.example/bpmn/tests">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:userTask id="publish" name="Publish the notice" />
+    <bpmn:intermediateCatchEvent id="objections" name="Objection period">
+      <bpmn:timerEventDefinition id="td">
+        <bpmn:timeDuration>P5D</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="decide" name="Decide" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="publish" />
+    <bpmn:sequenceFlow id="f2" sourceRef="publish" targetRef="objections" />
+    <bpmn:sequenceFlow id="f3" sourceRef="objections" targetRef="decide" />
+    <bpmn:sequenceFlow id="f4" sourceRef="decide" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_no_direct_decision_while_the_route_waits_on_its_timer(
+    item, reviewers, approver, clock
+):
+    import_route(item, TIMER_ONLY)
+    case = bpmn_case(item)
+    complete(the_open(case), reviewers[0], "done")
+    case.refresh_from_db()
+    assert not case.tasks.filter(status=TaskStatus.OPEN).exists()
+    assert case.route_wakes_at is not None
+
+    with pytest.raises(ServiceError) as refused:
+        services.case_decide(case=case, actor=approver, decision=Decision.APPROVED)
+
+    assert refused.value.code == "route_waiting"
+    assert "等待定时器（至 2024-09-07 10:00）" in refused.value.message
+    case.refresh_from_db()
+    assert (case.status, case.decision) == (CaseStatus.IN_REVIEW, "")
+
+    clock.at(2024, 9, 10, 10, 5)
+    services.route_timers_fire()
+    assert the_open(case).node_key == "decide"
