@@ -2574,6 +2574,38 @@ def workflow_serialize(workflow: BpmnWorkflow) -> str:
 
 def workflow_restore(state: str) -> BpmnWorkflow:
     """Read a route's state back, with the safe expression engine."""
-    workflow = _serializer().deserialize_json(state)
+    serializer = _serializer()
+    dct = json.loads(state, cls=serializer.json_decoder_cls)
+    serializer.migrate(dct)
+    _parents_first(dct)
+    for subprocess in dct.get("subprocesses", {}).values():
+        _parents_first(subprocess)
+    workflow = serializer.from_dict(dct)
     workflow.script_engine = _script_engine()
     return workflow
+
+
+def _parents_first(workflow_dict: dict[str, Any]) -> None:
+    """Put each task of a stored workflow after its parent.
+
+    SpiffWorkflow stores a task's data as the change from its parent's and
+    restores it only when the parent was restored before it, in the order of
+    the stored mapping: PostgreSQL's jsonb keeps object keys sorted, not in
+    the order written, and the data set by earlier steps would be lost.
+    """
+    tasks = workflow_dict.get("tasks")
+    root = workflow_dict.get("root")
+    if not tasks or root not in tasks:
+        return
+    ordered: dict[str, Any] = {}
+    pending = [root]
+    while pending:
+        task_id = pending.pop()
+        entry = tasks.get(task_id)
+        if entry is None or task_id in ordered:
+            continue
+        ordered[task_id] = entry
+        pending.extend(reversed(entry.get("children") or []))
+    for task_id, entry in tasks.items():
+        ordered.setdefault(task_id, entry)
+    workflow_dict["tasks"] = ordered

@@ -1,5 +1,6 @@
 """Review routes: validation of real BPMN files, shipped routes, storage."""
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -838,6 +839,36 @@ class TestShippedRoutes:
             "approved",
             "approved",
         )
+
+    @pytest.mark.django_db
+    @pytest.mark.parametrize("order", ["jsonb", "children_first"])
+    def test_route_state_keeps_earlier_data_whatever_order_it_comes_back_in(
+        self, order
+    ):
+        # PostgreSQL's jsonb returns object keys sorted (shorter first), not
+        # in the order written; SpiffWorkflow stores a task's data as the
+        # change from its parent's.
+        process = process_import(
+            actor=None,
+            item=ServiceItemFactory(),
+            xml=(DATA / "C.1.0.bpmn").read_bytes(),
+        )
+        workflow = workflow_start(process=process)
+        complete(workflow, "assignApprover", approver="demo")
+        state = json.loads(workflow_serialize(workflow))
+        tasks = list(state["tasks"].items())
+        if order == "jsonb":
+            tasks.sort(key=lambda item: (len(item[0]), item[0].encode()))
+        else:
+            tasks.reverse()
+        state["tasks"] = dict(tasks)
+
+        restored = workflow_restore(json.dumps(state))
+
+        (task,) = workflow_open_tasks(restored)
+        assert restored.get_task_from_id(task.id).data["approver"] == "demo"
+        complete(restored, "approveInvoice", approved=False)
+        assert open_ids(restored) == ["reviewInvoice"]
 
     def test_task_that_is_not_open_cannot_be_completed(self, feasibility):
         (task,) = [
