@@ -126,7 +126,8 @@ def result_title_for(case: Case, kind: str) -> str:
     return f"关于{item.name}的办理决定"[:300]
 
 
-def _review_rights(case: Case) -> list[str]:
+def review_rights_of(case: Case) -> list[str]:
+    """The applicant's rights of review of a decision on ``case``, as lines."""
     channels = dict(DEFAULT_REVIEW_RIGHTS)
     channels.update(
         {
@@ -178,10 +179,11 @@ def result_content(document: ResultDocument) -> DocumentContent:
         )
         paragraphs = [
             f"{applied}提出的{item.name}申请（办件编号：{case.number}），"
-            "经审查，不符合法定条件、标准，根据有关规定，决定不予许可。",
+            "经审查，不符合法定条件、标准，根据有关规定，决定"
+            + ("不予许可。" if item.item_type == ItemType.LICENSING else "不予办理。"),
             f"理由：{case.decision_reason}",
         ]
-        review_rights = _review_rights(case)
+        review_rights = review_rights_of(case)
     elif document.kind == ResultKind.LICENCE:
         heading = "电子证照"
         paragraphs = [

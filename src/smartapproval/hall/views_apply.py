@@ -30,7 +30,13 @@ from smartapproval.cases import (
     transitions,
     uploads,
 )
-from smartapproval.cases.models import Case, CaseAction, CaseStatus, CommitmentKind
+from smartapproval.cases.models import (
+    Case,
+    CaseAction,
+    CaseStatus,
+    CommitmentKind,
+    Decision,
+)
 from smartapproval.cases.services import SubmitResult
 from smartapproval.cases.uploads import MaterialUpload
 from smartapproval.catalogue import selectors as catalogue
@@ -678,6 +684,11 @@ def _case_page(
             "revision_form": revision_form,
             "can_withdraw": transitions.is_allowed(case.status, CaseAction.WITHDRAW),
             "applicant_notes": APPLICANT_NOTES,
+            "review_rights": (
+                results.review_rights_of(case)
+                if case.decision == Decision.DENIED
+                else []
+            ),
             "action_error": error,
         },
         status=status,

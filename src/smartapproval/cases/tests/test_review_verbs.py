@@ -186,6 +186,27 @@ def test_refusal_denies_at_once_names_the_department_case_12(
     assert any("行政复议" in line for line in content.review_rights)
 
 
+def test_applicant_page_names_the_refuser_the_reason_and_the_rights_case_12(
+    dispatched, co, applicant, client
+):
+    case = dispatched
+    services.task_complete(
+        task=open_task(case, "resources_review"),
+        actor=resourcer(co),
+        outcome="rejected",
+        opinion="疏散通道宽度不足",
+    )
+    client.force_login(applicant)
+
+    page = client.get(reverse("hall:case_detail", args=[case.number]))
+
+    text = page.content.decode()
+    assert f"{RESOURCES}不同意：疏散通道宽度不足" in text
+    assert "救济途径" in text
+    assert "六十日内申请行政复议" in text
+    assert "六个月内提起行政诉讼" in text
+
+
 def test_a_late_answer_after_a_refusal_is_refused_with_409_case_12(
     three_branch, co, reviewer, approver
 ):
