@@ -27,12 +27,11 @@ def signal(clock: Clock | None) -> dict:
     if clock.paused:
         return {"shown": True, "kind": "paused", "text": PAUSED_LABEL, "detail": ""}
 
-    return {
-        "shown": True,
-        "kind": clock.colour,
-        "text": SIGNAL_LABELS[Colour(clock.colour)],
-        "detail": clock.label,
-    }
+    text, detail = SIGNAL_LABELS[Colour(clock.colour)], clock.label
+    if clock.colour == Colour.RED and detail:
+        # "Overdue by 4 working days" already says it is overdue.
+        text, detail = detail, ""
+    return {"shown": True, "kind": clock.colour, "text": text, "detail": detail}
 
 
 @register.filter

@@ -4,10 +4,12 @@ import datetime
 from urllib.parse import quote
 
 import pytest
+from django.template import Context, Template
 from django.urls import reverse
 
 from smartapproval.audit.models import AuditEntry
 from smartapproval.cases import services
+from smartapproval.cases.deadlines import Clock, Colour
 from smartapproval.cases.models import (
     Case,
     CasePause,
@@ -163,6 +165,17 @@ def test_inbox_names_the_signal_of_a_task_in_words(
 
     assert f"signal--{'yellow' if words == '预警' else 'red'}" in html
     assert words in html
+
+
+def test_an_overdue_badge_says_overdue_once():
+    clock = Clock(colour=Colour.RED, due=None, running=True, label="超期 4 个工作日")
+    html = Template("{% load workbench %}{% signal clock %}").render(
+        Context({"clock": clock})
+    )
+
+    assert "signal--red" in html
+    assert html.count("超期") == 1
+    assert "超期 4 个工作日" in html
 
 
 def test_inbox_is_not_for_applicants_and_asks_strangers_to_log_in(client, applicant):
