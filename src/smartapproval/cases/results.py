@@ -117,7 +117,11 @@ def result_title_for(case: Case, kind: str) -> str:
     if title and project:
         for placeholder in PLACEHOLDERS:
             if placeholder in title:
-                return title.replace(placeholder, project, 1)[:300]
+                before, after = title.split(placeholder, 1)
+                if project.endswith("项目") and after.startswith("项目"):
+                    # "×××项目" with "城南小学项目": one 项目, not two.
+                    after = after[len("项目") :]
+                return (before + project + after)[:300]
         return f"{title}（{project}）"[:300]
     if title:
         return title[:300]

@@ -20,6 +20,7 @@ from smartapproval.cases.models import (
     ResultKind,
     ResultStatus,
 )
+from smartapproval.cases.results import result_title_for
 from smartapproval.cases.tests import factories as f
 from smartapproval.cases.uploads import MaterialUpload
 from smartapproval.catalogue.models import ItemType
@@ -51,6 +52,24 @@ def licence(direct_item, applicant, clerk, reviewer, clock):
     case.save()
     case = services.case_accept(case=case, actor=clerk)
     return issued(case, reviewer=reviewer, clerk=clerk)
+
+
+@pytest.mark.parametrize(
+    ("project", "title"),
+    [
+        ("广安大道改造", "关于广安大道改造项目可行性研究报告的批复"),
+        ("城南小学迁建项目", "关于城南小学迁建项目可行性研究报告的批复"),
+    ],
+)
+def test_result_title_puts_the_project_in_without_doubling_its_word(
+    direct_item, applicant, project, title
+):
+    direct_item.result_name = "关于×××项目可行性研究报告的批复"
+    case = f.submitted_case(item=direct_item, applicant=applicant)
+    case.form_data = {"project_name": project}
+    case.decision = Decision.APPROVED
+
+    assert result_title_for(case, ResultKind.LICENCE) == title
 
 
 class TestResultIssue:
