@@ -40,6 +40,17 @@ class ItemSearchForm(HallForm):
     )
 
 
+class UnechoedTextInput(forms.TextInput):
+    """A text box that never sends its value back in the page.
+
+    For ID numbers typed at a kiosk: the answer page must not show the
+    whole number to the next person at the screen.
+    """
+
+    def format_value(self, value):
+        return None
+
+
 class ProgressForm(HallForm):
     number = forms.CharField(
         label=_("Case number"),
@@ -49,7 +60,7 @@ class ProgressForm(HallForm):
     applicant_code = forms.CharField(
         label=_("Applicant's ID number or unified social credit code"),
         max_length=18,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=UnechoedTextInput(attrs={"autocomplete": "off"}),
     )
 
     def clean_number(self) -> str:

@@ -292,6 +292,8 @@ def test_progress_shows_status_timeline_and_deadline(client):
     assert "办理过程" in page
     assert "李*" in page
     assert "李四" not in page
+    # The ID number typed in is not shown back to the next person at a kiosk.
+    assert case.applicant_code.lower() not in page.lower()
 
 
 def test_progress_answers_the_same_neutral_not_found_for_any_mismatch(client):
