@@ -54,6 +54,20 @@ ACTION_LABELS = {
     "case_deadline_recomputed": _("Deadline recomputed"),
     "task_completed": _("Review task completed"),
     "task_due_recomputed": _("Task deadline recomputed"),
+    # Review verbs and the route.
+    "task_cancelled": _("Review task no longer needed"),
+    "task_sent_back": _("Sent back to an earlier step"),
+    "task_transferred": _("Review task transferred"),
+    "task_delegated": _("Review task delegated"),
+    "task_cosigners_added": _("Co-signers added"),
+    "task_countersign_started": _("Countersign started"),
+    "task_signed": _("Signed"),
+    "task_urged": _("Review task urged"),
+    "route_timer_fired": _("Route timer fired"),
+    # Results.
+    "result_document_issued": _("Result document issued"),
+    "result_document_revoked": _("Result document revoked"),
+    "result_document_used": _("E-licence used as a material"),
     # Commitments: conditional acceptance and notify-and-commit.
     "case_accepted_conditionally": _("Case accepted with deferred materials"),
     "case_deferred_materials_supplied": _("Deferred materials supplied"),

@@ -1,7 +1,11 @@
+import ast
+from pathlib import Path
+
 import pytest
 from django.db import transaction
 from django.test import Client
 
+import smartapproval
 from smartapproval.accounts.models import Role
 from smartapproval.audit.services import audit_record
 from smartapproval.audit.tests.factories import UserFactory
@@ -81,3 +85,24 @@ def test_every_action_the_case_services_write_has_a_label():
     from smartapproval.cases.services import AUDIT_ACTIONS
 
     assert set(AUDIT_ACTIONS.values()) <= set(ACTION_LABELS)
+
+
+def test_every_action_written_by_name_anywhere_has_a_label():
+    from smartapproval.audit.actions import ACTION_LABELS
+
+    written = set()
+    for path in Path(smartapproval.__file__).parent.rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name != "audit_record":
+                continue
+            for keyword in node.keywords:
+                if keyword.arg == "action" and isinstance(keyword.value, ast.Constant):
+                    written.add(keyword.value.value)
+
+    assert written
+    assert written - set(ACTION_LABELS) == set()
