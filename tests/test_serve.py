@@ -66,6 +66,14 @@ def test_access_log_and_ipv6_host_are_passed_to_gunicorn():
     assert "--access-logfile=-" in web.argv
 
 
+def test_gunicorn_logs_at_the_configured_level():
+    quiet = serve.child_processes(
+        host="127.0.0.1", port=8000, workers=3, access_log=False, log_level="WARNING"
+    )[0]
+
+    assert "--log-level=warning" in quiet.argv
+
+
 @pytest.mark.parametrize(
     ("host", "url"),
     [

@@ -1063,4 +1063,6 @@ class TestImportProcessCommand:
             "single-department",
             "feasibility-parallel",
         }
-        assert capsys.readouterr().out.count("已启用") == 2
+        out = capsys.readouterr().out
+        assert out.count("审查路线模板") == 2
+        assert out.count("已启用") == 2

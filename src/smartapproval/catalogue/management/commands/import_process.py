@@ -78,12 +78,21 @@ class Command(BaseCommand):
         self.stdout.write(self._done(process))
 
     def _done(self, process):
-        return gettext(
-            "Route %(name)s v%(version)s is active (process %(process_id)s, "
-            "%(tasks)s human tasks)."
-        ) % {
+        values = {
             "name": process.name,
             "version": process.version,
             "process_id": process.process_id,
             "tasks": len(process.user_tasks),
         }
+        if process.item_id is None:
+            return (
+                gettext(
+                    "Route template %(name)s v%(version)s is active (process "
+                    "%(process_id)s, %(tasks)s human tasks)."
+                )
+                % values
+            )
+        return gettext(
+            "Route %(name)s v%(version)s is active for the item %(item)s "
+            "(process %(process_id)s, %(tasks)s human tasks)."
+        ) % {**values, "item": process.item.name}

@@ -56,7 +56,7 @@ class Child:
 
 
 def child_processes(
-    *, host: str, port: int, workers: int, access_log: bool
+    *, host: str, port: int, workers: int, access_log: bool, log_level: str = "info"
 ) -> list[Child]:
     """Return the web server, the task worker and the scheduler to start."""
     python = sys.executable
@@ -73,6 +73,8 @@ def child_processes(
         "--timeout=60",
         "--graceful-timeout=30",
         "--no-control-socket",
+        # Gunicorn's own lines (start, workers booting) follow LOG_LEVEL.
+        f"--log-level={log_level.lower()}",
     ]
     if access_log:
         web.append("--access-logfile=-")
@@ -245,6 +247,7 @@ class Command(BaseCommand):
                 port=port,
                 workers=env("WEB_CONCURRENCY", 3),
                 access_log=env("ACCESS_LOG", False),
+                log_level=settings.LOG_LEVEL,
             )
         )
         self.run(supervisor, host=host, port=port, demo=demo)
