@@ -37,6 +37,7 @@ SECRET_KEY = _secret_key()
 DEBUG = env("DEBUG", False)
 ALLOWED_HOSTS = env("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "smartapproval.core.api.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

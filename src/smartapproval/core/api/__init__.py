@@ -14,6 +14,7 @@ import structlog
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -154,6 +155,22 @@ def server_error(request: HttpRequest) -> HttpResponse:
         code="server_error",
         status=500,
     )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Answer a form sent without a valid CSRF token, in the UI's language.
+
+    Django's own page asks the reader to turn DEBUG on; the public gets a
+    plain explanation (usually a page left open too long) instead.
+    """
+    log.warning("csrf_refused", path=request.path, reason=reason)
+    if request.path.startswith(API_PREFIX):
+        return error_response(
+            _("The form has expired. Reload the page and try again."),
+            code="csrf_failed",
+            status=403,
+        )
+    return render(request, "403_csrf.html", status=403)
 
 
 def error_response(message: str, *, code: str, status: int) -> JsonResponse:

@@ -124,3 +124,14 @@ def test_session_api_post_still_needs_the_csrf_token():
     )
     # Past the CSRF check: the view simply has no POST.
     assert with_token.status_code == 405
+
+
+def test_a_form_without_the_csrf_token_is_refused_in_chinese_without_debug_advice():
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/progress/", {"number": "X", "applicant_code": "Y"})
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "页面已过期，请刷新页面后重试。" in page
+    assert "DEBUG" not in page
