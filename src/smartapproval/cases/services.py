@@ -2496,6 +2496,17 @@ def _commitment_due(
             field="due_on",
             code="invalid_date",
         )
+    if not workdays.is_workday(due_on):
+        # Materials are handed in at the window, which is closed that day.
+        raise ServiceError(
+            gettext(
+                "%(field)s: %(day)s is not a working day; choose a day the "
+                "centre is open."
+            )
+            % {"field": label, "day": due_on.isoformat()},
+            field="due_on",
+            code="not_a_working_day",
+        )
     return due_on, "due_on"
 
 

@@ -374,6 +374,22 @@ class TestAcceptConditionally:
 
         assert error.value.field == "due_on"
 
+    def test_a_day_the_centre_is_closed_is_refused_as_commitment_deadline(
+        self, clock, direct10, site_proof, applicant, clerk
+    ):
+        clock.at(2024, 9, 2)
+        case = submitted_without_site_proof(direct10, applicant)
+
+        with pytest.raises(ServiceError) as error:
+            # Sunday 2024-09-08; the make-up Saturday 09-14 is accepted above.
+            accept_conditionally(
+                case, clerk, site_proof, working_days=None, due_on=D(2024, 9, 8)
+            )
+
+        assert (error.value.field, error.value.code) == ("due_on", "not_a_working_day")
+        assert "2024-09-08 不是工作日" in error.value.message
+        assert not Commitment.objects.exists()
+
     def test_only_a_window_clerk_accepts_conditionally(
         self, clock, direct10, site_proof, applicant, reviewer
     ):
