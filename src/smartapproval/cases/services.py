@@ -2199,6 +2199,17 @@ def task_sign(
         .first()
     )
     if signer is None or actor.department_id != task.department_id:
+        if (
+            actor.department_id == task.department_id
+            and task.signers.filter(user=actor, status=SignerStatus.SIGNED).exists()
+        ):
+            # A second click, or the same answer sent twice: say so.
+            raise ServiceError(
+                gettext("You have already signed this task."),
+                field="task",
+                code="already_signed",
+                status=409,
+            )
         raise Http404(gettext("No such task."))
     transitions.ensure_role(actor, A.SIGN_TASK)
     transitions.ensure_allowed(case, A.SIGN_TASK)

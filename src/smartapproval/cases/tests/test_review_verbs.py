@@ -439,6 +439,9 @@ def test_a_co_signer_signs_before_the_handler_answers(dispatched, co):
     services.task_sign(
         task=task, actor=cosigner, outcome="approved", opinion="同意，注意退线"
     )
+    with pytest.raises(ServiceError) as twice:
+        services.task_sign(task=task, actor=cosigner, outcome="approved")
+    assert (twice.value.status, twice.value.code) == (409, "already_signed")
     services.task_complete(task=task, actor=handler, outcome="approved")
 
     task.refresh_from_db()
