@@ -147,7 +147,7 @@ def review_rights_of(case: Case) -> list[str]:
     ]
 
 
-def _conditions(case: Case) -> list[str]:
+def conditions_of(case: Case) -> list[str]:
     """The conditions co-departments approved with, in the last round."""
     latest = selectors.case_latest_round(case)
     if latest is None:
@@ -193,7 +193,7 @@ def result_content(document: ResultDocument) -> DocumentContent:
         paragraphs = [
             f"{applied}提出的{item.name}申请（办件编号：{case.number}），"
             "经审查，符合法定条件、标准，决定准予许可，特发此证。",
-            *_conditions(case),
+            *conditions_of(case),
             "本证照与纸质证照具有同等法律效力，可扫描下方二维码核验。",
         ]
     else:

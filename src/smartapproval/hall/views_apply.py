@@ -684,6 +684,11 @@ def _case_page(
             "revision_form": revision_form,
             "can_withdraw": transitions.is_allowed(case.status, CaseAction.WITHDRAW),
             "applicant_notes": APPLICANT_NOTES,
+            "conditions": (
+                results.conditions_of(case)
+                if case.decision == Decision.APPROVED
+                else []
+            ),
             "review_rights": (
                 results.review_rights_of(case)
                 if case.decision == Decision.DENIED

@@ -88,7 +88,7 @@ def resourcer(co, n=0):
 
 
 def test_revision_then_approval_with_conditions_ends_in_a_licence_with_them(
-    dispatched, co, reviewer2, approver, clerk, clock
+    dispatched, co, reviewer2, approver, clerk, clock, client
 ):
     case = dispatched
     planning = open_task(case, "planning_review")
@@ -145,6 +145,11 @@ def test_revision_then_approval_with_conditions_ends_in_a_licence_with_them(
     assert "本许可附下列条件：" in paragraphs
     assert f"{RESOURCES}：施工前完成压覆矿产查询" in paragraphs
     assert Task.objects.filter(case=case, node_key="lead_decision").count() == 1
+    # The applicant's page says the conditions too, not only the PDF.
+    client.force_login(case.applicant_account)
+    page = client.get(reverse("hall:case_detail", args=[case.number]))
+    assert "许可条件" in page.content.decode()
+    assert f"{RESOURCES}：施工前完成压覆矿产查询" in page.content.decode()
 
 
 def test_refusal_denies_at_once_names_the_department_case_12(
