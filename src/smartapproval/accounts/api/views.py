@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from smartapproval.accounts.api.serializers import MeSerializer, TokenSerializer
 from smartapproval.accounts.services import api_token_issue
+from smartapproval.core.api import validated
 
 
 class MeView(APIView):
@@ -35,7 +36,7 @@ class TokenObtainView(APIView):
         serializer = AuthTokenSerializer(
             data=request.data, context={"request": request._request}
         )
-        serializer.is_valid(raise_exception=True)
+        validated(serializer)
         token = api_token_issue(user=serializer.validated_data["user"])
 
         return Response({"token": token.key})

@@ -21,7 +21,7 @@ from smartapproval.cases import results, selectors, services
 from smartapproval.cases.api import serializers as s
 from smartapproval.cases.models import Case, CaseStatus, Task
 from smartapproval.cases.uploads import MaterialUpload
-from smartapproval.core.api import ServiceError
+from smartapproval.core.api import ServiceError, validated
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="Invalid input"),
@@ -115,7 +115,7 @@ class CaseListCreateView(generics.GenericAPIView):
     )
     def post(self, request):
         form = s.CaseSubmitSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        validated(form)
         data = form.validated_data
         arguments = {
             "actor": request.user,
@@ -290,7 +290,7 @@ class CaseActionView(generics.GenericAPIView):
         serializer_class, call, _summary = ACTIONS[self.verb]
         case = selectors.case_get_for_user(user=request.user, number=number)
         form = serializer_class(data=request.data)
-        form.is_valid(raise_exception=True)
+        validated(form)
 
         case = call(case, request.user, form.validated_data, request)
 
@@ -422,7 +422,7 @@ class TaskCompleteView(generics.GenericAPIView):
     def post(self, request, pk: int):
         task = selectors.task_get_for_user(user=request.user, pk=pk)
         form = s.TaskCompleteSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        validated(form)
 
         task = services.task_complete(
             task=task,
@@ -513,7 +513,7 @@ class TaskVerbView(generics.GenericAPIView):
         else:
             task = selectors.task_get_for_user(user=request.user, pk=pk)
         form = serializer_class(data=request.data)
-        form.is_valid(raise_exception=True)
+        validated(form)
 
         call(task, request.user, form.validated_data)
 
@@ -562,7 +562,7 @@ class TaskVerifyView(generics.GenericAPIView):
     def post(self, request, pk: int):
         task = selectors.task_get_for_user(user=request.user, pk=pk)
         form = s.VerificationSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        validated(form)
 
         task = services.task_verify(
             task=task,

@@ -18,6 +18,7 @@ from smartapproval.catalogue.api.serializers import (
     ItemSearchParamsSerializer,
 )
 from smartapproval.catalogue.models import ServiceItem
+from smartapproval.core.api import validated
 
 
 @extend_schema(
@@ -58,7 +59,7 @@ class ItemListView(generics.ListAPIView):
 
     def get_queryset(self):
         params = ItemSearchParamsSerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
+        validated(params)
         filters = {
             "query": params.validated_data.get("q", ""),
             "department": params.validated_data.get("department"),

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from smartapproval.core import deadlines
+from smartapproval.core.api import validated
 from smartapproval.core.calendar import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -190,7 +191,7 @@ class CalendarDeadlineView(APIView):
     )
     def get(self, request):
         query = DeadlineQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        validated(query)
 
         try:
             with calendar_snapshot():
@@ -237,7 +238,7 @@ class CalendarDaysView(APIView):
     )
     def get(self, request):
         query = DaysQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        validated(query)
 
         days = calendar_days_between(
             query.validated_data["from"], query.validated_data["to"]

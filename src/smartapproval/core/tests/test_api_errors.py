@@ -3,7 +3,10 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from rest_framework import exceptions, serializers
 from rest_framework.test import APIClient
+
+from smartapproval.core.api import validated
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +138,31 @@ def test_a_form_without_the_csrf_token_is_refused_in_chinese_without_debug_advic
     page = response.content.decode()
     assert "页面已过期，请刷新页面后重试。" in page
     assert "DEBUG" not in page
+
+
+class _Input(serializers.Serializer):
+    outcome = serializers.ChoiceField(label="审批结果", choices=["approved"])
+    opinion = serializers.CharField(label="办理意见", max_length=3)
+    start = serializers.DateField()
+
+
+def test_validated_names_the_labelled_field_in_each_message():
+    with pytest.raises(exceptions.ValidationError) as refused:
+        validated(
+            _Input(data={"outcome": "bogus", "opinion": "太长的意见", "start": "x"})
+        )
+
+    detail = refused.value.detail
+    assert str(detail["outcome"][0]).startswith("审批结果：")
+    assert "bogus" in str(detail["outcome"][0])
+    assert str(detail["opinion"][0]).startswith("办理意见：")
+    # No label of its own: DRF's stand-in "Start" is not put in front.
+    assert not str(detail["start"][0]).startswith("Start")
+
+
+def test_validated_returns_the_data_when_valid():
+    data = validated(
+        _Input(data={"outcome": "approved", "opinion": "同意", "start": "2024-09-02"})
+    )
+
+    assert data["opinion"] == "同意"

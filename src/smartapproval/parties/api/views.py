@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from smartapproval.audit.services import audit_reveal
-from smartapproval.core.api import ServiceError
+from smartapproval.core.api import ServiceError, validated
 from smartapproval.parties import selectors
 from smartapproval.parties.api import serializers
 
@@ -100,7 +100,7 @@ class _RevealView(_LibraryMixin, generics.GenericAPIView):
         if not selectors.library_searchable_by(request.user):
             raise PermissionDenied
         form = serializers.RevealSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        validated(form)
         field = form.validated_data["field"]
         if field not in self.revealable:
             raise ServiceError(
