@@ -297,9 +297,13 @@ class ApplyForm(MaterialsForm):
             )
             field.replaced = requirement.pk in self.replaced
             self.fields[f"material_{requirement.pk}"] = field
-            if licences:
-                # One of the applicant's own e-licences may stand in for
-                # the file (证照库); then the file is not needed.
+            offered = results.licences_for_requirement(
+                licences=licences or [], requirement=requirement
+            )
+            if offered:
+                # One of the applicant's own e-licences that is this very
+                # material may stand in for the file (证照库); then the file
+                # is not needed.
                 field.needs_file = field.required
                 field.required = False
                 self.fields[f"licence_{requirement.pk}"] = forms.TypedChoiceField(
@@ -309,7 +313,7 @@ class ApplyForm(MaterialsForm):
                     empty_value=None,
                     choices=[
                         ("", "—"),
-                        *[(doc.pk, f"{doc.title}（{doc.number}）") for doc in licences],
+                        *[(doc.pk, f"{doc.title}（{doc.number}）") for doc in offered],
                     ],
                 )
 

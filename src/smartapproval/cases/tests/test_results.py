@@ -2,8 +2,10 @@
 
 import datetime
 import hashlib
+import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -394,13 +396,13 @@ class TestLicenceStandsInForAMaterial:
         self, licence, applicant, item
     ):
         next_item = f.ServiceItemFactory(department=item.department)
-        f.MaterialRequirementFactory(item=next_item, order=1, name="可研批复")
+        f.MaterialRequirementFactory(item=next_item, order=1, name="可行性研究报告批复")
         f.MaterialRequirementFactory(item=next_item, order=2, name="申请书")
         assert list(results.licences_for_holder(user=applicant)) == [licence]
 
         case = self._submit(next_item, applicant, licence.pk, n=1).case
 
-        material = case.materials.get(requirement__name="可研批复")
+        material = case.materials.get(requirement__name="可行性研究报告批复")
         assert material.original_name == f"{licence.title}.pdf"
         assert material.sha256 == licence.sha256
         assert material.file.name != licence.file.name
@@ -431,7 +433,9 @@ class TestLicenceStandsInForAMaterial:
         from rest_framework.test import APIClient
 
         next_item = f.ServiceItemFactory(department=item.department)
-        proof = f.MaterialRequirementFactory(item=next_item, order=1, name="可研批复")
+        proof = f.MaterialRequirementFactory(
+            item=next_item, order=1, name="可行性研究报告批复"
+        )
         form = f.MaterialRequirementFactory(item=next_item, order=2, name="申请书")
         client.force_login(applicant)
         url = reverse("hall:apply", args=[next_item.implementation_code])
@@ -459,3 +463,131 @@ class TestLicenceStandsInForAMaterial:
         api.force_authenticate(applicant)
         listed = api.get("/api/v1/licences/").json()["results"]
         assert [row["number"] for row in listed] == [licence.number]
+
+
+FEASIBILITY_JSON = (
+    Path(__file__).resolve().parents[2]
+    / "catalogue/data/feasibility-study-approval.json"
+)
+
+
+def feasibility_material_names() -> list[str]:
+    data = json.loads(FEASIBILITY_JSON.read_text(encoding="utf-8"))
+    return [material["name"] for material in data["materials"]]
+
+
+class TestLicenceStandsOnlyForItsOwnMaterial:
+    """The feasibility approval is 可行性研究报告的批复, nothing else."""
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "可行性研究报告批复",
+            "项目可行性研究报告的批复文件",
+            "《关于×××项目可行性研究报告的批复》",
+            "发展改革部门出具的可行性研究报告批复（复印件）",
+        ],
+    )
+    def test_a_material_naming_the_approval_takes_it(self, licence, name):
+        requirement = f.MaterialRequirementFactory(name=name)
+
+        assert results.licence_stands_for(document=licence, requirement=requirement)
+
+    @pytest.mark.parametrize("name", feasibility_material_names())
+    def test_no_material_of_the_feasibility_item_takes_its_own_approval(
+        self, licence, name
+    ):
+        # Among them the report itself, 项目建议书批复 and 节能审查意见: other
+        # documents, some of them other items' results.
+        requirement = f.MaterialRequirementFactory(name=name)
+
+        assert not results.licence_stands_for(document=licence, requirement=requirement)
+
+    def test_an_explicit_list_names_the_result_or_the_item_code(self, licence):
+        item = licence.case.item
+        by_name = f.MaterialRequirementFactory(
+            name="前置审批文件", accepts_results=["项目可行性研究报告批复"]
+        )
+        by_code = f.MaterialRequirementFactory(
+            name="前置审批文件", accepts_results=[item.implementation_code]
+        )
+        other = f.MaterialRequirementFactory(
+            name="可行性研究报告批复", accepts_results=["节能审查意见"]
+        )
+
+        assert results.licence_stands_for(document=licence, requirement=by_name)
+        assert results.licence_stands_for(document=licence, requirement=by_code)
+        # The list, when given, is the whole answer: the name no longer is.
+        assert not results.licence_stands_for(document=licence, requirement=other)
+
+    def test_without_a_result_name_the_item_name_and_a_result_word_match(self, licence):
+        item = licence.case.item
+        item.result_name = ""
+        item.name = "食品经营许可"
+        item.save()
+
+        assert results.licence_stands_for(
+            document=licence,
+            requirement=f.MaterialRequirementFactory(name="食品经营许可证副本"),
+        )
+        assert not results.licence_stands_for(
+            document=licence,
+            requirement=f.MaterialRequirementFactory(name="食品经营许可申请书"),
+        )
+
+    def test_the_service_refuses_a_licence_for_another_material(
+        self, licence, applicant, item
+    ):
+        with pytest.raises(ServiceError) as error:
+            TestLicenceStandsInForAMaterial()._submit(item, applicant, licence.pk, n=1)
+
+        assert error.value.code == "licence_not_for_material"
+        assert error.value.message == (
+            f"电子证照《{licence.title}》（{licence.number}）不能替代材料"
+            "“申请书”：该证照并非这份材料。"
+        )
+        assert list(applicant.cases.all()) == [licence.case]
+
+    def test_the_apply_form_offers_a_licence_only_beside_its_material(
+        self, licence, applicant, item, client
+    ):
+        next_item = f.ServiceItemFactory(department=item.department)
+        proof = f.MaterialRequirementFactory(
+            item=next_item, order=1, name="可行性研究报告批复"
+        )
+        report = f.MaterialRequirementFactory(
+            item=next_item, order=2, name="可行性研究报告"
+        )
+        client.force_login(applicant)
+        url = reverse("hall:apply", args=[next_item.implementation_code])
+
+        page = client.get(url).content.decode()
+
+        assert f'name="licence_{proof.pk}"' in page
+        assert f'name="licence_{report.pk}"' not in page
+
+    def test_the_api_refuses_a_licence_for_another_material(
+        self, licence, applicant, item
+    ):
+        from rest_framework.test import APIClient
+
+        first, second, _ = item.materials.order_by("order")
+        api = APIClient()
+        api.force_authenticate(applicant)
+
+        response = api.post(
+            "/api/v1/cases/",
+            {
+                "item": item.pk,
+                "applicant": f.person_applicant(1),
+                "licence_materials": {str(first.pk): licence.pk},
+            },
+            format="json",
+        )
+
+        assert response.status_code == 400
+        body = response.json()
+        assert body["field"] == "licence_materials"
+        assert "“申请书”" in body["message"]
+        assert licence.number in body["message"]
+        assert list(applicant.cases.all()) == [licence.case]
