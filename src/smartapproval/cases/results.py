@@ -518,6 +518,7 @@ def result_material_attach(
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         uploaded_by=actor if getattr(actor, "pk", None) else None,
+        licence=document,
     )
     material.file.save("licence.pdf", ContentFile(content), save=False)
     stored.append(material.file.name)

@@ -673,7 +673,7 @@ def _case_page(
             "case": case,
             "explanation": deadlines.case_deadline_explanation(case),
             "timeline": selectors.case_timeline_for_applicant(case),
-            "materials": case.materials.select_related("requirement"),
+            "materials": case.materials.select_related("requirement", "licence"),
             "correction_form": correction_form,
             "commitments": views,
             "deferral": deferral,

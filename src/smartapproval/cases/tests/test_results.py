@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import importlib
 import json
 import threading
 import time
@@ -14,13 +15,15 @@ from django.urls import reverse
 
 from smartapproval.accounts.models import Role, User
 from smartapproval.audit.models import AuditEntry
-from smartapproval.cases import results, selectors, services
+from smartapproval.cases import results, routes, selectors, services
 from smartapproval.cases.models import (
+    CaseMaterial,
     CaseStatus,
     Decision,
     ResultDocument,
     ResultKind,
     ResultStatus,
+    TaskStatus,
 )
 from smartapproval.cases.tests import factories as f
 from smartapproval.cases.uploads import MaterialUpload
@@ -591,3 +594,206 @@ class TestLicenceStandsOnlyForItsOwnMaterial:
         assert "“申请书”" in body["message"]
         assert licence.number in body["message"]
         assert list(applicant.cases.all()) == [licence.case]
+
+
+class TestRevokedLicenceMaterial:
+    """Case B used licence L as a material; then L's case revoked it."""
+
+    @pytest.fixture
+    def next_item(self, item):
+        next_item = f.ServiceItemFactory(department=item.department)
+        f.MaterialRequirementFactory(item=next_item, order=1, name="可行性研究报告批复")
+        f.MaterialRequirementFactory(item=next_item, order=2, name="申请书")
+        return next_item
+
+    @pytest.fixture
+    def direct_next_item(self, next_item, direct_item):
+        # direct_item registered the route without steps.
+        routes.assign_route(
+            implementation_code=next_item.implementation_code, key="direct-test"
+        )
+        yield next_item
+        routes._ITEM_ROUTES.pop(next_item.implementation_code, None)
+
+    def _used(self, item, licence, applicant, clerk):
+        case = (
+            TestLicenceStandsInForAMaterial()
+            ._submit(item, applicant, licence.pk, n=1)
+            .case
+        )
+        return services.case_accept(case=case, actor=clerk)
+
+    def _revoke(self, licence, reviewer, clock):
+        clock.at(2024, 9, 4)
+        results.result_revoke(document=licence, actor=reviewer, reason="违法取得")
+
+    def _replace(self, case, actor, item):
+        proof = item.materials.get(order=1)
+        services.case_add_materials(
+            case=case,
+            actor=actor,
+            materials=[
+                MaterialUpload(file=f.pdf("新批复.pdf"), requirement_id=proof.pk)
+            ],
+        )
+
+    def test_the_stand_in_keeps_the_licence_it_copies(
+        self, licence, applicant, clerk, next_item
+    ):
+        case = self._used(next_item, licence, applicant, clerk)
+
+        material = case.materials.get(requirement__order=1)
+        assert material.licence == licence
+        assert not material.licence_revoked
+        assert selectors.case_revoked_licence_materials(case) == []
+
+    def test_the_staff_page_flags_the_material_as_revoked_with_the_date(
+        self, licence, applicant, clerk, reviewer, next_item, clock, client
+    ):
+        case = self._used(next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+        client.force_login(clerk)
+
+        page = client.get(reverse("cases:case_detail", args=[case.number]))
+
+        assert (
+            f"电子证照 {licence.number} 已撤销（2024-09-04）" in page.content.decode()
+        )
+
+    def test_the_api_material_says_the_licence_was_revoked(
+        self, licence, applicant, clerk, reviewer, next_item, clock
+    ):
+        from rest_framework.test import APIClient
+
+        case = self._used(next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+        api = APIClient()
+        api.force_authenticate(clerk)
+
+        materials = api.get(f"/api/v1/cases/{case.number}/").json()["materials"]
+
+        used = next(m for m in materials if m["licence"] is not None)
+        assert used["licence"] == licence.pk
+        assert used["licence_number"] == licence.number
+        assert used["licence_revoked"] is True
+        assert used["licence_revoked_on"] == "2024-09-04"
+        others = [m for m in materials if m["licence"] is None]
+        assert [m["licence_revoked"] for m in others] == [False]
+
+    def test_a_direct_approval_waits_until_the_material_is_replaced(
+        self, licence, applicant, clerk, reviewer, direct_next_item, clock
+    ):
+        case = self._used(direct_next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+
+        with pytest.raises(ServiceError) as error:
+            services.case_decide(case=case, actor=reviewer, decision=Decision.APPROVED)
+
+        assert error.value.status == 409
+        assert error.value.code == "licence_material_revoked"
+        assert error.value.message == (
+            "材料“可行性研究报告批复”所用的电子证照已撤销"
+            f"（{licence.number}，2024-09-04 撤销）：更换该材料后方可准予。"
+        )
+        case.refresh_from_db()
+        assert case.status == CaseStatus.IN_REVIEW
+        services.case_suspend(
+            case=case, actor=reviewer, kind="correction", reason="证照已撤销"
+        )
+        self._replace(case, applicant, direct_next_item)
+        services.case_resume(case=case, actor=reviewer)
+        case = services.case_decide(
+            case=case, actor=reviewer, decision=Decision.APPROVED
+        )
+        assert case.decision == Decision.APPROVED
+
+    def test_a_denial_is_not_held_up(
+        self, licence, applicant, clerk, reviewer, direct_next_item, clock
+    ):
+        case = self._used(direct_next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+
+        case = services.case_decide(
+            case=case, actor=reviewer, decision=Decision.DENIED, reason="证照已撤销"
+        )
+
+        assert case.decision == Decision.DENIED
+
+    def test_the_deciding_task_cannot_approve_until_the_material_is_replaced(
+        self,
+        licence,
+        applicant,
+        clerk,
+        reviewer,
+        reviewer2,
+        approver,
+        next_item,
+        clock,
+    ):
+        from rest_framework.test import APIClient
+
+        case = self._used(next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+
+        def complete(handler):
+            task = case.tasks.get(status=TaskStatus.OPEN)
+            api = APIClient()
+            api.force_authenticate(handler)
+            return task, api.post(
+                f"/api/v1/tasks/{task.pk}/complete/",
+                {"outcome": "approved", "opinion": "同意"},
+            )
+
+        for handler in (reviewer, reviewer2):
+            assert complete(handler)[1].status_code == 200
+        task, refused = complete(approver)
+
+        assert refused.status_code == 409
+        assert "可行性研究报告批复" in refused.json()["message"]
+        assert "已撤销" in refused.json()["message"]
+        task.refresh_from_db()
+        assert task.status == TaskStatus.OPEN
+        services.case_suspend(
+            case=case, actor=approver, kind="correction", reason="证照已撤销"
+        )
+        self._replace(case, applicant, next_item)
+        services.case_resume(case=case, actor=approver)
+        assert complete(approver)[1].status_code == 200
+        case.refresh_from_db()
+        assert case.decision == Decision.APPROVED
+
+    def test_acceptance_waits_until_the_material_is_replaced(
+        self, licence, applicant, clerk, reviewer, next_item, clock
+    ):
+        case = (
+            TestLicenceStandsInForAMaterial()
+            ._submit(next_item, applicant, licence.pk, n=1)
+            .case
+        )
+        self._revoke(licence, reviewer, clock)
+
+        with pytest.raises(ServiceError) as error:
+            services.case_accept(case=case, actor=clerk)
+
+        assert error.value.status == 409
+        assert error.value.field == "materials"
+        assert "可行性研究报告批复" in error.value.message
+        self._replace(case, applicant, next_item)
+        case = services.case_accept(case=case, actor=clerk)
+        assert case.status == CaseStatus.IN_REVIEW
+
+    def test_the_migration_links_earlier_stand_ins_to_their_licence(
+        self, licence, applicant, clerk, next_item
+    ):
+        from django.apps import apps
+
+        migration = importlib.import_module(
+            "smartapproval.cases.migrations.0012_case_material_licence"
+        )
+        case = self._used(next_item, licence, applicant, clerk)
+        CaseMaterial.objects.update(licence=None)
+
+        migration.link_licence_copies(apps, None)
+
+        linked = CaseMaterial.objects.exclude(licence=None)
+        assert [(m.case, m.requirement.order) for m in linked] == [(case, 1)]
