@@ -933,8 +933,8 @@ class ResultDocument(models.Model):
     Numbered per department and year, signed by the department, and
     verifiable by anyone through the QR code's unguessable token. A
     licence lands in the holder's library (the person or enterprise of the
-    case) and can stand in for a material in the holder's next application
-    until it is revoked.
+    case) and can stand in for the material it is in the holder's next
+    application until it is revoked.
     """
 
     case = models.OneToOneField(

@@ -458,8 +458,10 @@ def result_material_attach(
 
     Call inside the case's transaction. The licence's PDF is copied under a
     generated name, so a later revocation does not change what the case
-    holds; the copy keeps the licence's SHA-256. Another holder's licence,
-    a revoked one or a decision document is refused.
+    holds; the copy keeps the licence's SHA-256 and a link to it, which
+    flags the material once the licence is revoked. Another holder's
+    licence, a revoked one, a decision document or a licence that is not
+    the material (``licence_stands_for``) is refused.
     """
     requirement = MaterialRequirement.objects.filter(
         pk=requirement_id, item_id=case.item_id

@@ -806,7 +806,8 @@ def case_submit(
     ``licence_materials`` maps a material requirement's id to the id of one
     of the applicant's own valid e-licences, which then stands in for that
     material (``results.result_material_attach``); another holder's or a
-    revoked licence is refused and nothing is submitted.
+    revoked licence, or one that is not that material
+    (``results.licence_stands_for``), is refused and nothing is submitted.
 
     ``notify_commit`` True is the applicant's choice to commit instead of
     proving (告知承诺制), where the item offers it: the statement is kept

@@ -110,7 +110,9 @@ class CaseSubmitSerializer(serializers.Serializer):
         help_text=(
             "Material requirement id → id of one of the applicant's own valid "
             "e-licences (GET /api/v1/licences/), which stands in for that "
-            "material. Online applications only."
+            "material. The licence must be that material: one the requirement "
+            "lists in accepts_results, or whose result its name names; "
+            "another is refused. Online applications only."
         ),
     )
 
