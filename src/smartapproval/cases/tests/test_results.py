@@ -506,6 +506,25 @@ class TestLicenceStandsOnlyForItsOwnMaterial:
 
         assert not results.licence_stands_for(document=licence, requirement=requirement)
 
+    def test_a_project_proposal_approval_stands_for_its_feasibility_material(
+        self, licence
+    ):
+        item = licence.case.item
+        item.name = "政府投资项目审批——项目建议书审批"
+        item.result_name = "某县发展和改革局关于×××项目建议书的批复"
+        item.save()
+
+        matching = [
+            name
+            for name in feasibility_material_names()
+            if results.licence_stands_for(
+                document=licence,
+                requirement=f.MaterialRequirementFactory(name=name),
+            )
+        ]
+
+        assert [name[:7] for name in matching] == ["项目建议书批复"]
+
     def test_an_explicit_list_names_the_result_or_the_item_code(self, licence):
         item = licence.case.item
         by_name = f.MaterialRequirementFactory(
