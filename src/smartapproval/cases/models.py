@@ -1,6 +1,7 @@
 """Cases (办件): one application for one item by one applicant."""
 
 import uuid
+from datetime import date
 from pathlib import PurePath
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from smartapproval.catalogue.models import (
     ReviewProcess,
     ServiceItem,
 )
+from smartapproval.core.deadlines import beijing_date
 from smartapproval.core.models import LimitUnit
 from smartapproval.parties.models import Enterprise, Person
 
@@ -347,6 +349,16 @@ class CaseMaterial(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    # The e-licence the file is a copy of (证照库). The copy does not change
+    # when the licence is revoked, so the link is what tells the reviewer.
+    licence = models.ForeignKey(
+        "ResultDocument",
+        verbose_name=_("e-licence"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="used_as_materials",
+    )
 
     class Meta:
         verbose_name = _("case material")
@@ -355,6 +367,20 @@ class CaseMaterial(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def licence_revoked(self) -> bool:
+        """Whether the file is a copy of an e-licence revoked since."""
+        return self.licence_id is not None and (
+            self.licence.status == ResultStatus.REVOKED
+        )
+
+    @property
+    def licence_revoked_on(self) -> date | None:
+        """The Beijing date the licence was revoked on, if it was."""
+        if not self.licence_revoked or self.licence.revoked_at is None:
+            return None
+        return beijing_date(self.licence.revoked_at)
 
 
 class PauseKind(models.TextChoices):
@@ -907,8 +933,8 @@ class ResultDocument(models.Model):
     Numbered per department and year, signed by the department, and
     verifiable by anyone through the QR code's unguessable token. A
     licence lands in the holder's library (the person or enterprise of the
-    case) and can stand in for a material in the holder's next application
-    until it is revoked.
+    case) and can stand in for the material it is in the holder's next
+    application until it is revoked.
     """
 
     case = models.OneToOneField(

@@ -48,7 +48,11 @@ from smartapproval.cases.models import (
     ResultKind,
     ResultStatus,
 )
-from smartapproval.catalogue.models import ItemType, MaterialRequirement
+from smartapproval.catalogue.models import (
+    ItemType,
+    MaterialRequirement,
+    ServiceItem,
+)
 from smartapproval.core import deadlines as workdays
 from smartapproval.core.api import ServiceError
 from smartapproval.core.masking import mask_name
@@ -65,6 +69,16 @@ LICENCE_RESULT_WORDS = ("证", "批复", "许可")
 # replaces the placeholder in result names such as "关于×××项目…的批复".
 PROJECT_NAME_KEYS = ("project_name", "项目名称")
 PLACEHOLDERS = ("×××", "XXX", "xxx")
+# What the name of a material that is a licence goes on with after the name
+# of the issuing item (可行性研究报告 + 批复, 食品经营许可 + 证).
+RESULT_NAME_ENDINGS = ("批复", "许可证", "证", "许可决定", "决定", "意见书", "意见")
+# Verbs an item's name ends with that its result's name does not carry.
+ITEM_NAME_VERBS = ("审批", "核发", "核准", "审查", "办理", "申请")
+# Marks a material's name and a result's name differ in without naming
+# another document: title brackets, quotes, spaces and the possessive 的.
+_NAME_NOISE = str.maketrans("", "", "《》〈〉<>“”\"'‘’ \u3000的")
+# Shorter keys (批复, 证照) would match any material naming a document kind.
+_MIN_KEY = 4
 # Statutory defaults when the item lists no review channels: Administrative
 # Reconsideration Law art. 20, Administrative Litigation Law art. 46.
 DEFAULT_REVIEW_RIGHTS = {
@@ -450,8 +464,10 @@ def result_material_attach(
 
     Call inside the case's transaction. The licence's PDF is copied under a
     generated name, so a later revocation does not change what the case
-    holds; the copy keeps the licence's SHA-256. Another holder's licence,
-    a revoked one or a decision document is refused.
+    holds; the copy keeps the licence's SHA-256 and a link to it, which
+    flags the material once the licence is revoked. Another holder's
+    licence, a revoked one, a decision document or a licence that is not
+    the material (``licence_stands_for``) is refused.
     """
     requirement = MaterialRequirement.objects.filter(
         pk=requirement_id, item_id=case.item_id
@@ -485,6 +501,20 @@ def result_material_attach(
             code="revoked",
             status=409,
         )
+    if not licence_stands_for(document=document, requirement=requirement):
+        raise ServiceError(
+            gettext(
+                "The e-licence %(title)s (%(number)s) cannot stand in for the "
+                "material %(material)s: it is not that document."
+            )
+            % {
+                "title": document.title,
+                "number": document.number,
+                "material": requirement.name,
+            },
+            field="licence_materials",
+            code="licence_not_for_material",
+        )
 
     with document.file.open("rb") as handle:
         content = handle.read()
@@ -496,6 +526,7 @@ def result_material_attach(
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         uploaded_by=actor if getattr(actor, "pk", None) else None,
+        licence=document,
     )
     material.file.save("licence.pdf", ContentFile(content), save=False)
     stored.append(material.file.name)
@@ -514,6 +545,99 @@ def result_material_attach(
         material_id=material.pk,
     )
     return material
+
+
+# Which licence stands for which material
+
+
+def _name_normal(text: str) -> str:
+    text = (text or "").translate(_NAME_NOISE)
+    for placeholder in PLACEHOLDERS:
+        text = text.replace(placeholder, "")
+    return text
+
+
+def _result_key(item: ServiceItem) -> str:
+    """Return the part of ``item``'s result name every licence of it shares.
+
+    "某局关于×××项目可行性研究报告的批复" gives "可行性研究报告批复": the
+    issuer and the project differ from one licence to the next, the document
+    issued (what follows 关于) does not.
+    """
+    name = (item.result_name or "").rsplit("关于", 1)[-1]
+    return _name_normal(name).removeprefix("项目")
+
+
+def _item_key(item: ServiceItem) -> str:
+    """Return ``item``'s name without its parent and the verb of handling it."""
+    name = _name_normal(item.name.rsplit("——", 1)[-1]).removeprefix("项目")
+    for verb in ITEM_NAME_VERBS:
+        if name.endswith(verb) and len(name) - len(verb) >= _MIN_KEY:
+            return name.removesuffix(verb)
+    return name
+
+
+def _named_in(key: str, text: str, *, ending: bool) -> bool:
+    """Whether ``text`` names ``key``, followed by a result word if ``ending``."""
+    if len(key) < _MIN_KEY:
+        return False
+    start = text.find(key)
+    while start >= 0:
+        rest = text[start + len(key) :]
+        if not ending or rest.startswith(RESULT_NAME_ENDINGS):
+            return True
+        start = text.find(key, start + 1)
+    return False
+
+
+def licence_stands_for(
+    *, document: ResultDocument, requirement: MaterialRequirement
+) -> bool:
+    """Whether the licence ``document`` is the material ``requirement`` asks for.
+
+    A requirement that lists the results it accepts (``accepts_results``)
+    takes a licence of an item it names by code, or whose result or name it
+    names. Otherwise its own name must name the licence's result
+    ("可行性研究报告批复" for "关于×××项目可行性研究报告的批复"), or the issuing
+    item followed by a result word (可行性研究报告 + 批复): a feasibility
+    approval does not stand in for the feasibility report it approved.
+    """
+    if document.kind != ResultKind.LICENCE:
+        return False
+    item = document.case.item
+    result_key = _result_key(item)
+    item_key = _item_key(item)
+
+    accepted = [entry for entry in requirement.accepts_results or [] if entry]
+    if accepted:
+        codes = {item.implementation_code, item.basic_code} - {""}
+        for entry in accepted:
+            if entry.strip() in codes:
+                return True
+            named = _name_normal(entry).removeprefix("项目")
+            if _named_in(result_key, named, ending=False) or (
+                len(named) >= _MIN_KEY and named in result_key
+            ):
+                return True
+            if _named_in(item_key, named, ending=True) or named == item_key:
+                return True
+        return False
+
+    name = _name_normal(requirement.name)
+    return _named_in(result_key, name, ending=False) or _named_in(
+        item_key, name, ending=True
+    )
+
+
+def licences_for_requirement(
+    *, licences: list[ResultDocument], requirement: MaterialRequirement
+) -> list[ResultDocument]:
+    """Return those of ``licences`` that may stand in for ``requirement``."""
+    return [
+        document
+        for document in licences
+        if licence_stands_for(document=document, requirement=requirement)
+    ]
 
 
 # Selectors
@@ -573,7 +697,7 @@ def licences_for_holder(
     documents = ResultDocument.objects.filter(
         Q(person__account=user) | Q(enterprise__account=user),
         kind=ResultKind.LICENCE,
-    ).select_related("department")
+    ).select_related("department", "case__item")
     if not include_revoked:
         documents = documents.filter(status=ResultStatus.VALID)
     return documents

@@ -806,7 +806,8 @@ def case_submit(
     ``licence_materials`` maps a material requirement's id to the id of one
     of the applicant's own valid e-licences, which then stands in for that
     material (``results.result_material_attach``); another holder's or a
-    revoked licence is refused and nothing is submitted.
+    revoked licence, or one that is not that material
+    (``results.licence_stands_for``), is refused and nothing is submitted.
 
     ``notify_commit`` True is the applicant's choice to commit instead of
     proving (告知承诺制), where the item offers it: the statement is kept
@@ -989,6 +990,7 @@ def _accept(
             code="materials_missing",
             status=409,
         )
+    _ensure_no_revoked_licence_material(case, accepting=True)
 
     now = timezone.now()
     case.accepted_at = now
@@ -1458,6 +1460,7 @@ def _decide(*, case: Case, actor: User, decision: str, reason: str) -> Case:
         )
     if decision == Decision.APPROVED:
         _ensure_no_deferred_outstanding(case)
+        _ensure_no_revoked_licence_material(case)
     # Approval opinions are internal; the applicant gets a denial's reason.
     public_reason = reason if decision == Decision.DENIED else ""
 
@@ -2400,6 +2403,50 @@ def _ensure_no_deferred_outstanding(case: Case) -> None:
         % {"names": "、".join(m.name for m in outstanding)},
         field="decision",
         code="deferred_materials_outstanding",
+        status=409,
+    )
+
+
+def _ensure_no_revoked_licence_material(case: Case, *, accepting: bool = False) -> None:
+    """Refuse an acceptance or approval on an e-licence revoked since it was used.
+
+    The case holds a copy of the licence, which a revocation leaves as it
+    was; the case waits until the applicant replaces the material.
+    """
+    revoked = selectors.case_revoked_licence_materials(case)
+    if not revoked:
+        return
+
+    if accepting:
+        message = gettext(
+            "The e-licence used for the material %(materials)s was revoked "
+            "(%(licences)s). Ask the applicant to replace the material before "
+            "accepting."
+        )
+    else:
+        message = gettext(
+            "The e-licence used for the material %(materials)s was revoked "
+            "(%(licences)s): the case can be approved once the material is "
+            "replaced."
+        )
+    raise ServiceError(
+        message
+        % {
+            "materials": "、".join(
+                m.requirement.name if m.requirement else m.original_name
+                for m in revoked
+            ),
+            "licences": "；".join(
+                gettext("%(number)s, revoked on %(date)s")
+                % {
+                    "number": m.licence.number,
+                    "date": formats.date_format(m.licence_revoked_on, "Y-m-d"),
+                }
+                for m in revoked
+            ),
+        },
+        field="materials" if accepting else "decision",
+        code="licence_material_revoked",
         status=409,
     )
 

@@ -282,7 +282,7 @@ def _case_page(
             "enterprise": case.enterprise if case.enterprise_id else None,
             "explanation": deadlines.case_deadline_explanation(case),
             "timeline": selectors.case_timeline(case),
-            "materials": case.materials.select_related("requirement"),
+            "materials": case.materials.select_related("requirement", "licence"),
             "missing": missing,
             "tasks": tasks,
             "route_timers": selectors.case_route_timers(case),

@@ -54,6 +54,7 @@ _MATERIAL_FIELDS = (
     "source",
     "note",
     "basis",
+    "accepts_results",
 )
 # Set on the request when a service refused the save, so the response goes
 # back to the form instead of announcing success.

@@ -260,6 +260,19 @@ class MaterialRequirement(models.Model):
     source = models.CharField(_("source"), max_length=60, blank=True)
     note = models.TextField(_("note"), blank=True)
     basis = models.CharField(_("basis"), max_length=300, blank=True)
+    # The material is the result of another item (项目建议书批复, 选址意见书):
+    # only a licence of one of these may stand in for it.
+    accepts_results = models.JSONField(
+        _("other items' results it accepts"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'A list of result names or item codes, e.g. ["项目建议书批复"]: an '
+            "e-licence issued as one of these may stand in for the material. "
+            "Empty: a licence stands in when the material's name names its "
+            "result."
+        ),
+    )
 
     class Meta:
         verbose_name = _("material requirement")

@@ -755,7 +755,14 @@ def _material_list(materials: list[dict[str, Any]]) -> list[dict[str, Any]]:
         unknown = set(material) - set(_MATERIAL_FIELDS)
         if unknown:
             raise TypeError(f"Unknown material fields: {sorted(unknown)}")
-        rows.append({**defaults, **material, "order": position})
+        row = {**defaults, **material, "order": position}
+        # An emptied admin field reads as None; the list is never null.
+        row["accepts_results"] = [
+            text.strip()
+            for text in row.get("accepts_results") or []
+            if isinstance(text, str) and text.strip()
+        ]
+        rows.append(row)
 
     return rows
 

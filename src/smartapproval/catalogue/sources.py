@@ -574,10 +574,30 @@ def _json_materials(value: Any) -> list[dict[str, Any]]:
         }
         for key in _MATERIAL_TEXT_FIELDS:
             material[key] = _text(raw.get(key))
+        material["accepts_results"] = _accepted_results(
+            raw.get("accepts_results"), position
+        )
         _check_lengths(MaterialRequirement, material)
         materials.append(material)
 
     return sorted(materials, key=lambda material: material["order"])
+
+
+def _accepted_results(value: Any, position: int) -> list[str]:
+    """Read which other items' results a material is: names or item codes."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _RowError(
+            gettext(
+                "Material %(number)s: the results it accepts must be a list of "
+                "names or item codes."
+            )
+            % {"number": position}
+        )
+    return [text for text in (v.strip() for v in value) if text]
 
 
 def _item_type(value: str) -> str:

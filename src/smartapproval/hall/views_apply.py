@@ -303,9 +303,13 @@ class ApplyForm(MaterialsForm):
             )
             field.replaced = requirement.pk in self.replaced
             self.fields[f"material_{requirement.pk}"] = field
-            if licences:
-                # One of the applicant's own e-licences may stand in for
-                # the file (证照库); then the file is not needed.
+            offered = results.licences_for_requirement(
+                licences=licences or [], requirement=requirement
+            )
+            if offered:
+                # One of the applicant's own e-licences that is this very
+                # material may stand in for the file (证照库); then the file
+                # is not needed.
                 field.needs_file = field.required
                 field.required = False
                 self.fields[f"licence_{requirement.pk}"] = forms.TypedChoiceField(
@@ -315,7 +319,7 @@ class ApplyForm(MaterialsForm):
                     empty_value=None,
                     choices=[
                         ("", "—"),
-                        *[(doc.pk, f"{doc.title}（{doc.number}）") for doc in licences],
+                        *[(doc.pk, f"{doc.title}（{doc.number}）") for doc in offered],
                     ],
                 )
 
@@ -675,7 +679,7 @@ def _case_page(
             "case": case,
             "explanation": deadlines.case_deadline_explanation(case),
             "timeline": selectors.case_timeline_for_applicant(case),
-            "materials": case.materials.select_related("requirement"),
+            "materials": case.materials.select_related("requirement", "licence"),
             "correction_form": correction_form,
             "commitments": views,
             "deferral": deferral,

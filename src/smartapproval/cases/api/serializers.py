@@ -110,7 +110,9 @@ class CaseSubmitSerializer(serializers.Serializer):
         help_text=(
             "Material requirement id → id of one of the applicant's own valid "
             "e-licences (GET /api/v1/licences/), which stands in for that "
-            "material. Online applications only."
+            "material. The licence must be that material: one the requirement "
+            "lists in accepts_results, or whose result its name names; "
+            "another is refused. Online applications only."
         ),
     )
 
@@ -166,6 +168,18 @@ class MaterialSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         source="requirement.name", read_only=True, default=""
     )
     download_url = serializers.SerializerMethodField()
+    licence_number = serializers.CharField(
+        source="licence.number",
+        read_only=True,
+        default=None,
+        help_text="The e-licence the file is a copy of, if it stood in for one.",
+    )
+    licence_revoked = serializers.BooleanField(
+        read_only=True,
+        help_text="The licence was revoked since: the case cannot be approved "
+        "until the material is replaced.",
+    )
+    licence_revoked_on = serializers.DateField(read_only=True, allow_null=True)
 
     class Meta:
         model = CaseMaterial
@@ -179,6 +193,10 @@ class MaterialSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "sha256",
             "uploaded_at",
             "download_url",
+            "licence",
+            "licence_number",
+            "licence_revoked",
+            "licence_revoked_on",
         ]
 
     def get_download_url(self, material: CaseMaterial) -> str:
@@ -456,7 +474,7 @@ class CaseDetailSerializer(CaseListSerializer):
     @extend_schema_field(MaterialSerializer(many=True))
     def get_materials(self, case: Case) -> list:
         # The requirement's name is shown with each file: one query for all.
-        materials = case.materials.select_related("requirement")
+        materials = case.materials.select_related("requirement", "licence")
         return MaterialSerializer(materials, many=True).data
 
     @extend_schema_field(TaskSerializer(many=True))

@@ -2,8 +2,11 @@
 
 import datetime
 import hashlib
+import importlib
+import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -12,13 +15,15 @@ from django.urls import reverse
 
 from smartapproval.accounts.models import Role, User
 from smartapproval.audit.models import AuditEntry
-from smartapproval.cases import results, selectors, services
+from smartapproval.cases import results, routes, selectors, services
 from smartapproval.cases.models import (
+    CaseMaterial,
     CaseStatus,
     Decision,
     ResultDocument,
     ResultKind,
     ResultStatus,
+    TaskStatus,
 )
 from smartapproval.cases.results import result_title_for
 from smartapproval.cases.tests import factories as f
@@ -413,13 +418,13 @@ class TestLicenceStandsInForAMaterial:
         self, licence, applicant, item
     ):
         next_item = f.ServiceItemFactory(department=item.department)
-        f.MaterialRequirementFactory(item=next_item, order=1, name="可研批复")
+        f.MaterialRequirementFactory(item=next_item, order=1, name="可行性研究报告批复")
         f.MaterialRequirementFactory(item=next_item, order=2, name="申请书")
         assert list(results.licences_for_holder(user=applicant)) == [licence]
 
         case = self._submit(next_item, applicant, licence.pk, n=1).case
 
-        material = case.materials.get(requirement__name="可研批复")
+        material = case.materials.get(requirement__name="可行性研究报告批复")
         assert material.original_name == f"{licence.title}.pdf"
         assert material.sha256 == licence.sha256
         assert material.file.name != licence.file.name
@@ -450,7 +455,9 @@ class TestLicenceStandsInForAMaterial:
         from rest_framework.test import APIClient
 
         next_item = f.ServiceItemFactory(department=item.department)
-        proof = f.MaterialRequirementFactory(item=next_item, order=1, name="可研批复")
+        proof = f.MaterialRequirementFactory(
+            item=next_item, order=1, name="可行性研究报告批复"
+        )
         form = f.MaterialRequirementFactory(item=next_item, order=2, name="申请书")
         client.force_login(applicant)
         url = reverse("hall:apply", args=[next_item.implementation_code])
@@ -478,3 +485,353 @@ class TestLicenceStandsInForAMaterial:
         api.force_authenticate(applicant)
         listed = api.get("/api/v1/licences/").json()["results"]
         assert [row["number"] for row in listed] == [licence.number]
+
+
+FEASIBILITY_JSON = (
+    Path(__file__).resolve().parents[2]
+    / "catalogue/data/feasibility-study-approval.json"
+)
+
+
+def feasibility_material_names() -> list[str]:
+    data = json.loads(FEASIBILITY_JSON.read_text(encoding="utf-8"))
+    return [material["name"] for material in data["materials"]]
+
+
+class TestLicenceStandsOnlyForItsOwnMaterial:
+    """The feasibility approval is 可行性研究报告的批复, nothing else."""
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "可行性研究报告批复",
+            "项目可行性研究报告的批复文件",
+            "《关于×××项目可行性研究报告的批复》",
+            "发展改革部门出具的可行性研究报告批复（复印件）",
+        ],
+    )
+    def test_a_material_naming_the_approval_takes_it(self, licence, name):
+        requirement = f.MaterialRequirementFactory(name=name)
+
+        assert results.licence_stands_for(document=licence, requirement=requirement)
+
+    @pytest.mark.parametrize("name", feasibility_material_names())
+    def test_no_material_of_the_feasibility_item_takes_its_own_approval(
+        self, licence, name
+    ):
+        # Among them the report itself, 项目建议书批复 and 节能审查意见: other
+        # documents, some of them other items' results.
+        requirement = f.MaterialRequirementFactory(name=name)
+
+        assert not results.licence_stands_for(document=licence, requirement=requirement)
+
+    def test_a_project_proposal_approval_stands_for_its_feasibility_material(
+        self, licence
+    ):
+        item = licence.case.item
+        item.name = "政府投资项目审批——项目建议书审批"
+        item.result_name = "某县发展和改革局关于×××项目建议书的批复"
+        item.save()
+
+        matching = [
+            name
+            for name in feasibility_material_names()
+            if results.licence_stands_for(
+                document=licence,
+                requirement=f.MaterialRequirementFactory(name=name),
+            )
+        ]
+
+        assert [name[:7] for name in matching] == ["项目建议书批复"]
+
+    def test_an_explicit_list_names_the_result_or_the_item_code(self, licence):
+        item = licence.case.item
+        by_name = f.MaterialRequirementFactory(
+            name="前置审批文件", accepts_results=["项目可行性研究报告批复"]
+        )
+        by_code = f.MaterialRequirementFactory(
+            name="前置审批文件", accepts_results=[item.implementation_code]
+        )
+        other = f.MaterialRequirementFactory(
+            name="可行性研究报告批复", accepts_results=["节能审查意见"]
+        )
+
+        assert results.licence_stands_for(document=licence, requirement=by_name)
+        assert results.licence_stands_for(document=licence, requirement=by_code)
+        # The list, when given, is the whole answer: the name no longer is.
+        assert not results.licence_stands_for(document=licence, requirement=other)
+
+    def test_without_a_result_name_the_item_name_and_a_result_word_match(self, licence):
+        item = licence.case.item
+        item.result_name = ""
+        item.name = "食品经营许可"
+        item.save()
+
+        assert results.licence_stands_for(
+            document=licence,
+            requirement=f.MaterialRequirementFactory(name="食品经营许可证副本"),
+        )
+        assert not results.licence_stands_for(
+            document=licence,
+            requirement=f.MaterialRequirementFactory(name="食品经营许可申请书"),
+        )
+
+    def test_the_service_refuses_a_licence_for_another_material(
+        self, licence, applicant, item
+    ):
+        with pytest.raises(ServiceError) as error:
+            TestLicenceStandsInForAMaterial()._submit(item, applicant, licence.pk, n=1)
+
+        assert error.value.code == "licence_not_for_material"
+        assert error.value.message == (
+            f"电子证照《{licence.title}》（{licence.number}）不能替代材料"
+            "“申请书”：该证照并非这份材料。"
+        )
+        assert list(applicant.cases.all()) == [licence.case]
+
+    def test_the_apply_form_offers_a_licence_only_beside_its_material(
+        self, licence, applicant, item, client
+    ):
+        next_item = f.ServiceItemFactory(department=item.department)
+        proof = f.MaterialRequirementFactory(
+            item=next_item, order=1, name="可行性研究报告批复"
+        )
+        report = f.MaterialRequirementFactory(
+            item=next_item, order=2, name="可行性研究报告"
+        )
+        client.force_login(applicant)
+        url = reverse("hall:apply", args=[next_item.implementation_code])
+
+        page = client.get(url).content.decode()
+
+        assert f'name="licence_{proof.pk}"' in page
+        assert f'name="licence_{report.pk}"' not in page
+
+    def test_the_api_refuses_a_licence_for_another_material(
+        self, licence, applicant, item
+    ):
+        from rest_framework.test import APIClient
+
+        first, second, _ = item.materials.order_by("order")
+        api = APIClient()
+        api.force_authenticate(applicant)
+
+        response = api.post(
+            "/api/v1/cases/",
+            {
+                "item": item.pk,
+                "applicant": f.person_applicant(1),
+                "licence_materials": {str(first.pk): licence.pk},
+            },
+            format="json",
+        )
+
+        assert response.status_code == 400
+        body = response.json()
+        assert body["field"] == "licence_materials"
+        assert "“申请书”" in body["message"]
+        assert licence.number in body["message"]
+        assert list(applicant.cases.all()) == [licence.case]
+
+
+class TestRevokedLicenceMaterial:
+    """Case B used licence L as a material; then L's case revoked it."""
+
+    @pytest.fixture
+    def next_item(self, item):
+        next_item = f.ServiceItemFactory(department=item.department)
+        f.MaterialRequirementFactory(item=next_item, order=1, name="可行性研究报告批复")
+        f.MaterialRequirementFactory(item=next_item, order=2, name="申请书")
+        return next_item
+
+    @pytest.fixture
+    def direct_next_item(self, next_item, direct_item):
+        # direct_item registered the route without steps.
+        routes.assign_route(
+            implementation_code=next_item.implementation_code, key="direct-test"
+        )
+        yield next_item
+        routes._ITEM_ROUTES.pop(next_item.implementation_code, None)
+
+    def _used(self, item, licence, applicant, clerk):
+        case = (
+            TestLicenceStandsInForAMaterial()
+            ._submit(item, applicant, licence.pk, n=1)
+            .case
+        )
+        return services.case_accept(case=case, actor=clerk)
+
+    def _revoke(self, licence, reviewer, clock):
+        clock.at(2024, 9, 4)
+        results.result_revoke(document=licence, actor=reviewer, reason="违法取得")
+
+    def _replace(self, case, actor, item):
+        proof = item.materials.get(order=1)
+        services.case_add_materials(
+            case=case,
+            actor=actor,
+            materials=[
+                MaterialUpload(file=f.pdf("新批复.pdf"), requirement_id=proof.pk)
+            ],
+        )
+
+    def test_the_stand_in_keeps_the_licence_it_copies(
+        self, licence, applicant, clerk, next_item
+    ):
+        case = self._used(next_item, licence, applicant, clerk)
+
+        material = case.materials.get(requirement__order=1)
+        assert material.licence == licence
+        assert not material.licence_revoked
+        assert selectors.case_revoked_licence_materials(case) == []
+
+    def test_the_staff_page_flags_the_material_as_revoked_with_the_date(
+        self, licence, applicant, clerk, reviewer, next_item, clock, client
+    ):
+        case = self._used(next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+        client.force_login(clerk)
+
+        page = client.get(reverse("cases:case_detail", args=[case.number]))
+
+        assert (
+            f"电子证照 {licence.number} 已撤销（2024-09-04）" in page.content.decode()
+        )
+
+    def test_the_api_material_says_the_licence_was_revoked(
+        self, licence, applicant, clerk, reviewer, next_item, clock
+    ):
+        from rest_framework.test import APIClient
+
+        case = self._used(next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+        api = APIClient()
+        api.force_authenticate(clerk)
+
+        materials = api.get(f"/api/v1/cases/{case.number}/").json()["materials"]
+
+        used = next(m for m in materials if m["licence"] is not None)
+        assert used["licence"] == licence.pk
+        assert used["licence_number"] == licence.number
+        assert used["licence_revoked"] is True
+        assert used["licence_revoked_on"] == "2024-09-04"
+        others = [m for m in materials if m["licence"] is None]
+        assert [m["licence_revoked"] for m in others] == [False]
+
+    def test_a_direct_approval_waits_until_the_material_is_replaced(
+        self, licence, applicant, clerk, reviewer, direct_next_item, clock
+    ):
+        case = self._used(direct_next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+
+        with pytest.raises(ServiceError) as error:
+            services.case_decide(case=case, actor=reviewer, decision=Decision.APPROVED)
+
+        assert error.value.status == 409
+        assert error.value.code == "licence_material_revoked"
+        assert error.value.message == (
+            "材料“可行性研究报告批复”所用的电子证照已撤销"
+            f"（{licence.number}，2024-09-04 撤销）：更换该材料后方可准予。"
+        )
+        case.refresh_from_db()
+        assert case.status == CaseStatus.IN_REVIEW
+        services.case_suspend(
+            case=case, actor=reviewer, kind="correction", reason="证照已撤销"
+        )
+        self._replace(case, applicant, direct_next_item)
+        services.case_resume(case=case, actor=reviewer)
+        case = services.case_decide(
+            case=case, actor=reviewer, decision=Decision.APPROVED
+        )
+        assert case.decision == Decision.APPROVED
+
+    def test_a_denial_is_not_held_up(
+        self, licence, applicant, clerk, reviewer, direct_next_item, clock
+    ):
+        case = self._used(direct_next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+
+        case = services.case_decide(
+            case=case, actor=reviewer, decision=Decision.DENIED, reason="证照已撤销"
+        )
+
+        assert case.decision == Decision.DENIED
+
+    def test_the_deciding_task_cannot_approve_until_the_material_is_replaced(
+        self,
+        licence,
+        applicant,
+        clerk,
+        reviewer,
+        reviewer2,
+        approver,
+        next_item,
+        clock,
+    ):
+        from rest_framework.test import APIClient
+
+        case = self._used(next_item, licence, applicant, clerk)
+        self._revoke(licence, reviewer, clock)
+
+        def complete(handler):
+            task = case.tasks.get(status=TaskStatus.OPEN)
+            api = APIClient()
+            api.force_authenticate(handler)
+            return task, api.post(
+                f"/api/v1/tasks/{task.pk}/complete/",
+                {"outcome": "approved", "opinion": "同意"},
+            )
+
+        for handler in (reviewer, reviewer2):
+            assert complete(handler)[1].status_code == 200
+        task, refused = complete(approver)
+
+        assert refused.status_code == 409
+        assert "可行性研究报告批复" in refused.json()["message"]
+        assert "已撤销" in refused.json()["message"]
+        task.refresh_from_db()
+        assert task.status == TaskStatus.OPEN
+        services.case_suspend(
+            case=case, actor=approver, kind="correction", reason="证照已撤销"
+        )
+        self._replace(case, applicant, next_item)
+        services.case_resume(case=case, actor=approver)
+        assert complete(approver)[1].status_code == 200
+        case.refresh_from_db()
+        assert case.decision == Decision.APPROVED
+
+    def test_acceptance_waits_until_the_material_is_replaced(
+        self, licence, applicant, clerk, reviewer, next_item, clock
+    ):
+        case = (
+            TestLicenceStandsInForAMaterial()
+            ._submit(next_item, applicant, licence.pk, n=1)
+            .case
+        )
+        self._revoke(licence, reviewer, clock)
+
+        with pytest.raises(ServiceError) as error:
+            services.case_accept(case=case, actor=clerk)
+
+        assert error.value.status == 409
+        assert error.value.field == "materials"
+        assert "可行性研究报告批复" in error.value.message
+        self._replace(case, applicant, next_item)
+        case = services.case_accept(case=case, actor=clerk)
+        assert case.status == CaseStatus.IN_REVIEW
+
+    def test_the_migration_links_earlier_stand_ins_to_their_licence(
+        self, licence, applicant, clerk, next_item
+    ):
+        from django.apps import apps
+
+        migration = importlib.import_module(
+            "smartapproval.cases.migrations.0012_case_material_licence"
+        )
+        case = self._used(next_item, licence, applicant, clerk)
+        CaseMaterial.objects.update(licence=None)
+
+        migration.link_licence_copies(apps, None)
+
+        linked = CaseMaterial.objects.exclude(licence=None)
+        assert [(m.case, m.requirement.order) for m in linked] == [(case, 1)]

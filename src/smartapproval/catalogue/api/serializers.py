@@ -74,6 +74,7 @@ class MaterialRequirementSerializer(serializers.ModelSerializer):
             "source",
             "note",
             "basis",
+            "accepts_results",
         ]
 
 

@@ -132,6 +132,36 @@ class TestServiceItemChangeForm:
         entry = AuditEntry.objects.get(action="item_updated")
         assert entry.after["materials"][0]["name"] == "营业执照"
 
+    def test_a_material_names_the_other_items_results_it_accepts(self, admin_client):
+        item = ServiceItemFactory()
+        url = reverse("admin:catalogue_serviceitem_change", args=[item.pk])
+        data = form_data(admin_client.get(url))
+        data.update(
+            {
+                "materials-TOTAL_FORMS": "2",
+                "materials-0-order": "1",
+                "materials-0-name": "项目建议书批复文件",
+                "materials-0-required": "on",
+                "materials-0-originals": "0",
+                "materials-0-copies": "1",
+                "materials-0-accepts_results": '["项目建议书批复", " "]',
+                "materials-1-order": "2",
+                "materials-1-name": "申请书",
+                "materials-1-required": "on",
+                "materials-1-originals": "1",
+                "materials-1-copies": "0",
+                "materials-1-accepts_results": "",
+            }
+        )
+
+        response = admin_client.post(url, data)
+
+        assert response.status_code == 302
+        assert list(item.materials.values_list("name", "accepts_results")) == [
+            ("项目建议书批复文件", ["项目建议书批复"]),
+            ("申请书", []),
+        ]
+
     def test_notify_and_commit_is_set_with_the_materials_it_replaces(
         self, admin_client, admin_user
     ):

@@ -376,6 +376,33 @@ class TestJsonImport:
             )
         ) == [data["materials"][1].get("order", 2)]
 
+    def test_json_names_the_other_items_results_a_material_is(self, tmp_path):
+        data = json.loads(JSON_FILE.read_text(encoding="utf-8"))
+        data["materials"][0]["accepts_results"] = [" 项目建议书批复 ", ""]
+        data["materials"][5]["accepts_results"] = "节能审查意见"
+        path = tmp_path / "item.json"
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+        report = catalogue_import(path=path)
+
+        assert report.errors == []
+        item = ServiceItem.objects.get(implementation_code=JSON_CODE)
+        accepted = dict(item.materials.values_list("order", "accepts_results"))
+        assert accepted[1] == ["项目建议书批复"]
+        assert accepted[6] == ["节能审查意见"]
+        assert accepted[2] == []
+
+    def test_json_refuses_accepted_results_that_are_not_names(self, tmp_path):
+        data = json.loads(JSON_FILE.read_text(encoding="utf-8"))
+        data["materials"][0]["accepts_results"] = [{"code": 1}]
+        path = tmp_path / "item.json"
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+        report = catalogue_import(path=path)
+
+        assert len(report.errors) == 1
+        assert not ServiceItem.objects.filter(implementation_code=JSON_CODE).exists()
+
     def test_json_refuses_a_verification_limit_of_nought(self, tmp_path):
         data = json.loads(JSON_FILE.read_text(encoding="utf-8"))
         data["verification_limit_value"] = 0
