@@ -1695,6 +1695,29 @@ def _answer_clean(task: Task, outcome: str, opinion: str) -> str:
     return opinion
 
 
+def _ensure_revision_received(task: Task, opinion: str) -> None:
+    """Refuse to close a revision step before the revision came in.
+
+    Closing it reopens the co-department's review: without a revised file
+    handed in since the step opened, the handler says in the opinion what
+    was received otherwise, e.g. papers handed in at the window.
+    """
+    if not selectors.task_is_revision_step(task) or opinion:
+        return
+    if selectors.revision_files_received(task):
+        return
+    raise ServiceError(
+        gettext(
+            "No revised file has been handed in since the revision was asked "
+            "for. Wait for the applicant's files, or say in the opinion what "
+            "was received otherwise (for example papers at the window)."
+        ),
+        field="opinion",
+        code="revision_not_received",
+        status=409,
+    )
+
+
 def answer_label(task: Task, outcome: str) -> str:
     """Name an answer as the task's handler reads it.
 
@@ -1820,6 +1843,7 @@ def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -
     _ensure_task_open(task)
     transitions.ensure_allowed(case, A.COMPLETE_TASK)
     opinion = _answer_clean(task, outcome, opinion)
+    _ensure_revision_received(task, opinion)
     if task.sign_mode:
         raise ServiceError(
             gettext(
@@ -2219,6 +2243,7 @@ def task_sign(
     else:
         _ensure_other_node_not_done_by(task, actor)
         opinion = _answer_clean(task, outcome, opinion)
+        _ensure_revision_received(task, opinion)
         routes.route_get(case.route_key).answer_check(task, outcome)
 
     signer.status = SignerStatus.SIGNED

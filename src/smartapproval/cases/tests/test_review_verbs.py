@@ -11,6 +11,7 @@ import datetime
 import pytest
 from django.http import Http404
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from smartapproval.audit.models import AuditEntry
 from smartapproval.cases import deadlines, selectors, services
@@ -76,6 +77,17 @@ def dispatched(feasibility, applicant, clerk, reviewer):
     return case
 
 
+def hand_in_revision(case, applicant, clock, name="修改稿.pdf"):
+    """The applicant uploads a revised file a minute later, from the hall."""
+    clock.moment += datetime.timedelta(minutes=1)
+    form = case.item.materials.order_by("order").first()
+    return services.case_add_materials(
+        case=case,
+        actor=f.account_for(applicant, 1),
+        materials=[MaterialUpload(file=f.pdf(name), requirement_id=form.pk)],
+    )
+
+
 def planner(co, n=0):
     return co[PLANNING]["reviewers"][n]
 
@@ -88,7 +100,7 @@ def resourcer(co, n=0):
 
 
 def test_revision_then_approval_with_conditions_ends_in_a_licence_with_them(
-    dispatched, co, reviewer2, approver, clerk, clock
+    dispatched, co, reviewer2, approver, clerk, clock, applicant
 ):
     case = dispatched
     planning = open_task(case, "planning_review")
@@ -117,6 +129,7 @@ def test_revision_then_approval_with_conditions_ends_in_a_licence_with_them(
     revision = open_task(case, "planning_revision")
     assert revision.department == case.department
     assert revision.answers == ["revised"]
+    hand_in_revision(case, applicant, clock, "用地规划图.pdf")
     services.task_complete(task=revision, actor=reviewer2, outcome="revised")
 
     clock.at(2024, 9, 4, 9)
@@ -262,6 +275,7 @@ def test_the_join_fires_once_per_round_however_often_a_branch_loops(
             task=open_task(case, "planning_revision"),
             actor=reviewer2,
             outcome="revised",
+            opinion="窗口收到纸质补正材料",
         )
     services.task_complete(
         task=open_task(case, "planning_review"), actor=planner(co), outcome="approved"
@@ -608,7 +622,7 @@ def test_countersigning_a_node_counts_as_taking_it(
 
 
 def test_revision_steps_do_not_use_up_the_lead_departments_hands(
-    dispatched, co, reviewer, reviewer2, approver
+    dispatched, co, reviewer, reviewer2, approver, applicant, clock
 ):
     case = dispatched
     for node, actor in (
@@ -621,6 +635,7 @@ def test_revision_steps_do_not_use_up_the_lead_departments_hands(
             outcome="revision_required",
             opinion="补充说明",
         )
+    hand_in_revision(case, applicant, clock)
     # Both revisions by the same hand, the one who did the preliminary check.
     services.task_complete(
         task=open_task(case, "planning_revision"), actor=reviewer, outcome="revised"
@@ -739,3 +754,111 @@ def test_the_applicant_hands_in_the_revised_files_while_a_revision_is_open(
     assert response.status_code == 302
     assert case.materials.filter(original_name="用地规划图.pdf").exists()
     assert case.events.filter(action="add_material", note__contains="已补充").exists()
+
+
+# Revision steps wait for the revision --------------------------------------------
+
+
+def _ask_planning_revision(case, co):
+    services.task_complete(
+        task=open_task(case, "planning_review"),
+        actor=planner(co),
+        outcome="revision_required",
+        opinion="补充用地规划图",
+    )
+    return open_task(case, "planning_revision")
+
+
+def test_a_revision_step_is_not_closed_before_the_revised_files_arrive(
+    dispatched, co, reviewer2, applicant, clock
+):
+    case = dispatched
+    revision = _ask_planning_revision(case, co)
+
+    with pytest.raises(ServiceError) as early:
+        services.task_complete(task=revision, actor=reviewer2, outcome="revised")
+
+    assert (early.value.status, early.value.code) == (409, "revision_not_received")
+    assert early.value.field == "opinion"
+    assert "尚未提交修改后的文件" in early.value.message
+    revision.refresh_from_db()
+    assert revision.status == TaskStatus.OPEN
+    assert [t.pk for t in selectors.case_open_revisions(case)] == [revision.pk]
+    assert not Task.objects.filter(
+        case=case, node_key="planning_review", status=TaskStatus.OPEN
+    ).exists()
+
+    hand_in_revision(case, applicant, clock, "用地规划图.pdf")
+    services.task_complete(task=revision, actor=reviewer2, outcome="revised")
+    assert open_task(case, "planning_review")
+
+
+def test_files_of_the_application_do_not_count_as_the_revision(
+    dispatched, co, reviewer2, clock
+):
+    case = dispatched
+    assert case.materials.exists()
+    clock.moment += datetime.timedelta(hours=1)
+
+    revision = _ask_planning_revision(case, co)
+
+    assert selectors.revision_files_received(revision) == []
+    with pytest.raises(ServiceError):
+        services.task_complete(task=revision, actor=reviewer2, outcome="revised")
+
+
+def test_a_revision_handed_in_on_paper_is_closed_with_an_opinion_saying_so(
+    dispatched, co, reviewer2
+):
+    case = dispatched
+    revision = _ask_planning_revision(case, co)
+
+    services.task_complete(
+        task=revision,
+        actor=reviewer2,
+        outcome="revised",
+        opinion="申请人在窗口递交了纸质用地规划图",
+    )
+
+    revision.refresh_from_db()
+    assert (revision.status, revision.opinion) == (
+        TaskStatus.DONE,
+        "申请人在窗口递交了纸质用地规划图",
+    )
+    assert open_task(case, "planning_review")
+
+
+def test_the_api_refuses_an_empty_revision_in_chinese(dispatched, co, reviewer2):
+    revision = _ask_planning_revision(dispatched, co)
+    api = APIClient()
+    api.force_authenticate(reviewer2)
+
+    response = api.post(
+        f"/api/v1/tasks/{revision.pk}/complete/",
+        {"outcome": "revised", "opinion": ""},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["field"] == "opinion"
+    assert "尚未提交修改后的文件" in response.json()["message"]
+    revision.refresh_from_db()
+    assert revision.status == TaskStatus.OPEN
+
+
+def test_the_staff_page_lists_the_revised_files_that_arrived(
+    dispatched, co, reviewer2, applicant, clock, client
+):
+    case = dispatched
+    _ask_planning_revision(case, co)
+    client.force_login(reviewer2)
+    url = reverse("cases:case_detail", args=[case.number])
+
+    before = client.get(url).content.decode()
+    assert "申请人尚未提交修改后的文件" in before
+
+    hand_in_revision(case, applicant, clock, "用地规划图.pdf")
+    after = client.get(url).content.decode()
+    assert "要求修改补正以来已提交的修改文件" in after
+    assert "用地规划图.pdf" in after
+    assert "申请人尚未提交修改后的文件" not in after
