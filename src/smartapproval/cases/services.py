@@ -2045,6 +2045,15 @@ def task_delegate(*, task: Task, actor: User, to_user_id: int, note: str = "") -
             field="to_user",
             code="other_department",
         )
+    # Checked under the task's row lock: of two identical requests racing,
+    # the second finds the delegation made and changes nothing.
+    if task.delegate_id == to_user.pk:
+        raise ServiceError(
+            gettext("The task is already delegated to %(name)s.") % {"name": to_user},
+            field="to_user",
+            code="already_delegated",
+            status=409,
+        )
     if selectors.task_excluded_for_user(task=task, user=to_user):
         raise ServiceError(
             gettext("%(name)s has handled another step of this case.")

@@ -7,8 +7,10 @@ transfer, delegate, co-signers, countersign (all / any) and urge.
 """
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection
 from django.http import Http404
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -411,6 +413,49 @@ def test_a_delegate_acts_for_the_handler_who_stays_responsible(dispatched, co):
     assert task.completed_by == colleague
     event = case.events.filter(action="complete_task").last()
     assert f"受{handler}委托" in event.note
+
+
+def test_delegating_again_to_the_same_delegate_is_refused(dispatched, co):
+    task = open_task(dispatched, "planning_review")
+    handler, colleague = co[PLANNING]["reviewers"]
+    services.task_delegate(task=task, actor=handler, to_user_id=colleague.pk)
+
+    with pytest.raises(ServiceError) as again:
+        services.task_delegate(task=task, actor=handler, to_user_id=colleague.pk)
+
+    assert (again.value.status, again.value.code) == (409, "already_delegated")
+    assert str(colleague) in again.value.message and "委托" in again.value.message
+    assert AuditEntry.objects.filter(action="task_delegated").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_delegations_make_one(dispatched, co):
+    task = open_task(dispatched, "planning_review")
+    handler, colleague = co[PLANNING]["reviewers"]
+    done: list = []
+    refused: list = []
+    start = threading.Barrier(3)
+
+    def send():
+        try:
+            start.wait()
+            services.task_delegate(task=task, actor=handler, to_user_id=colleague.pk)
+            done.append(True)
+        except ServiceError as exc:
+            refused.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert (len(done), refused) == (1, ["already_delegated"] * 2)
+    assert task.log.filter(kind="delegate").count() == 1
+    assert AuditEntry.objects.filter(action="task_delegated").count() == 1
+    assert dispatched.events.filter(action="delegate_task").count() == 1
 
 
 # Co-signers and countersignatures ------------------------------------------------
