@@ -251,6 +251,15 @@ def _done_elsewhere_by(user: User) -> QuerySet[Task]:
     )
 
 
+def case_nodes_handled_by(*, case: Case | int, user: User) -> set[str]:
+    """Return the nodes of ``case`` whose standing completion ``user`` took part in.
+
+    The notion of separation of duties (``task_excluded_for_user``): a
+    person may take only these nodes again, or any node if the set is empty.
+    """
+    return set(_handled_by(user, case=case).values_list("node_key", flat=True))
+
+
 def task_excluded_for_user(*, task: Task, user: User | None) -> bool:
     """Tell whether separation of duties keeps ``user`` from ``task``.
 

@@ -2124,6 +2124,57 @@ def _signers_clean(task: Task, actor: User, user_ids: list[int]) -> list[User]:
     return users
 
 
+def _ensure_department_keeps_hands(
+    *, case: Case, task: Task, actor: User, signers: list[User]
+) -> None:
+    """Refuse signers who would leave a later node of the department to nobody.
+
+    Whoever signs a step has handled it, so separation of duties keeps them
+    from the case's other steps: asking every colleague to sign would leave
+    the department's next step, e.g. the lead's decision, in no inbox. Each
+    node of the task's department the route may still reach needs one
+    person of the department who may complete it.
+    """
+    later = routes.route_get(case.route_key).later_nodes(task)
+    if not later:
+        return
+    signing = {actor.pk, *(user.pk for user in signers)}
+    signing.update(
+        task.signers.exclude(status=SignerStatus.CANCELLED).values_list(
+            "user_id", flat=True
+        )
+    )
+    people = User.objects.filter(
+        is_active=True,
+        role__in=transitions.ACTION_ROLES[A.COMPLETE_TASK],
+        department_id=task.department_id,
+    )
+    # This node's earlier completion no longer stands once the task is done;
+    # its signers and handler take it now.
+    handled = []
+    for person in people:
+        nodes = selectors.case_nodes_handled_by(case=case, user=person)
+        nodes.discard(task.node_key)
+        if person.pk in signing:
+            nodes.add(task.node_key)
+        handled.append(nodes)
+
+    for node in later:
+        if not any(nodes <= {node.node_key} for nodes in handled):
+            raise ServiceError(
+                gettext(
+                    "Then nobody of %(department)s could take the step "
+                    "“%(step)s” of this case: whoever signs a step may not "
+                    "handle another step of the same case. Ask fewer "
+                    "colleagues to sign."
+                )
+                % {"department": task.department.name, "step": node.name},
+                field="signers",
+                code="no_one_left",
+                status=409,
+            )
+
+
 @transaction.atomic
 def task_cosigners_add(
     *, task: Task, actor: User, user_ids: list[int], note: str = ""
@@ -2141,6 +2192,7 @@ def task_cosigners_add(
             status=409,
         )
     users = _signers_clean(task, actor, user_ids)
+    _ensure_department_keeps_hands(case=case, task=task, actor=actor, signers=users)
 
     TaskSigner.objects.bulk_create(
         TaskSigner(task=task, user=user, kind=SignerKind.COSIGNER, added_by=actor)
@@ -2194,6 +2246,7 @@ def task_countersign(
             status=409,
         )
     users = [actor, *_signers_clean(task, actor, user_ids)]
+    _ensure_department_keeps_hands(case=case, task=task, actor=actor, signers=users)
 
     task.sign_mode = mode
     task.save(update_fields=["sign_mode"])

@@ -644,8 +644,10 @@ def test_a_calendar_change_moves_open_node_clocks_once(dispatched):
 
 
 def test_countersigning_a_node_counts_as_taking_it(
-    feasibility, applicant, clerk, reviewer, approver, co
+    feasibility, applicant, clerk, reviewer, reviewer2, approver, co
 ):
+    # reviewer2 stays free for the decision: a lead department of only two
+    # could not countersign this step at all.
     case = f.accepted_case(item=feasibility, applicant=applicant, clerk=clerk)
     check = open_task(case, "lead_preliminary")
     services.task_countersign(
@@ -664,6 +666,88 @@ def test_countersigning_a_node_counts_as_taking_it(
         services.task_complete(task=decision, actor=approver, outcome="approved")
 
     assert (refused.value.status, refused.value.code) == (409, "separation_of_duties")
+
+
+def test_a_countersign_with_the_whole_lead_department_is_refused(
+    feasibility, applicant, clerk, reviewer, reviewer2, approver
+):
+    # As in the demo: the lead department is these three reviewers.
+    case = f.accepted_case(item=feasibility, applicant=applicant, clerk=clerk)
+    check = open_task(case, "lead_preliminary")
+
+    for verb in (
+        lambda: services.task_countersign(
+            task=check,
+            actor=reviewer,
+            user_ids=[reviewer2.pk, approver.pk],
+            mode="all",
+        ),
+        lambda: services.task_cosigners_add(
+            task=check, actor=reviewer, user_ids=[reviewer2.pk, approver.pk]
+        ),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            verb()
+        assert (refused.value.status, refused.value.code) == (409, "no_one_left")
+        assert "牵头部门决定" in refused.value.message
+        assert case.department.name in refused.value.message
+
+    check.refresh_from_db()
+    assert (check.sign_mode, check.signers.count()) == ("", 0)
+    assert not AuditEntry.objects.filter(
+        action__in=["task_countersign_started", "task_cosigners_added"]
+    ).exists()
+
+
+def test_a_countersign_that_leaves_one_colleague_lets_them_decide(
+    feasibility, applicant, clerk, reviewer, reviewer2, approver, co
+):
+    case = f.accepted_case(item=feasibility, applicant=applicant, clerk=clerk)
+    check = open_task(case, "lead_preliminary")
+    services.task_countersign(
+        task=check, actor=reviewer, user_ids=[approver.pk], mode="all"
+    )
+    services.task_sign(task=check, actor=approver, outcome="done")
+    services.task_sign(task=check, actor=reviewer, outcome="done")
+    for node, actor in (
+        ("planning_review", planner(co)),
+        ("resources_review", resourcer(co)),
+    ):
+        services.task_complete(
+            task=open_task(case, node), actor=actor, outcome="approved"
+        )
+
+    decision = open_task(case, "lead_decision")
+    assert [t.pk for t in selectors.task_inbox_for_user(user=reviewer2)] == [
+        decision.pk
+    ]
+    services.task_complete(task=decision, actor=reviewer2, outcome="approved")
+    assert fresh(case).decision == Decision.APPROVED
+
+
+def test_a_sequential_route_keeps_a_hand_for_its_later_steps(
+    item, applicant, clerk, reviewer, reviewer2, approver
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    review = open_task(case, "review")
+
+    with pytest.raises(ServiceError) as refused:
+        services.task_cosigners_add(
+            task=review, actor=reviewer, user_ids=[reviewer2.pk, approver.pk]
+        )
+
+    assert refused.value.code == "no_one_left"
+    assert "审核" in refused.value.message
+
+
+def test_a_co_department_without_a_later_step_may_all_countersign(dispatched, co):
+    task = open_task(dispatched, "planning_review")
+    first, second = co[PLANNING]["reviewers"]
+
+    services.task_countersign(task=task, actor=first, user_ids=[second.pk], mode="all")
+
+    task.refresh_from_db()
+    assert task.sign_mode == "all"
 
 
 def test_revision_steps_do_not_use_up_the_lead_departments_hands(
