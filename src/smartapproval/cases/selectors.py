@@ -374,6 +374,7 @@ APPLICANT_NOTE_ACTIONS = frozenset(
         CaseAction.SUPPLY_DEFERRED,
         CaseAction.RETURN,
         CaseAction.VERIFY_COMMITMENT,
+        CaseAction.REVOKE_RESULT,
     }
 )
 
