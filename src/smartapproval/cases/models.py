@@ -121,6 +121,10 @@ class CaseAction(models.TextChoices):
         "verify_commitment",
         pgettext_lazy("case action", "Verify the commitment"),
     )
+    REVOKE_RESULT = (
+        "revoke_result",
+        pgettext_lazy("case action", "Revoke the result document"),
+    )
 
 
 class Case(models.Model):

@@ -42,6 +42,8 @@ from smartapproval.cases import parallel, selectors
 from smartapproval.cases.documents import DocumentContent, document_render
 from smartapproval.cases.models import (
     Case,
+    CaseAction,
+    CaseEvent,
     CaseMaterial,
     Decision,
     ResultDocument,
@@ -391,6 +393,10 @@ def result_issue(
     return document
 
 
+# The longest reason for a revocation, as for the other reasons of a case.
+REASON_LIMIT = 2000
+
+
 def _ensure_may_revoke(document: ResultDocument, actor: User | None) -> None:
     staff = actor is not None and getattr(actor, "is_staff_member", False)
     if not staff or not (
@@ -414,6 +420,15 @@ def result_revoke(
         raise ServiceError(
             gettext("A revocation needs the reason."), field="reason", code="required"
         )
+    if len(reason) > REASON_LIMIT:
+        raise ServiceError(
+            gettext("The reason is at most %(count)s characters.")
+            % {"count": REASON_LIMIT},
+            field="reason",
+            code="max_length",
+        )
+    # The case first, then the document: the order every service locks in.
+    case = Case.objects.select_for_update().get(pk=document.case_id)
     document = ResultDocument.objects.select_for_update().get(pk=document.pk)
     if document.status == ResultStatus.REVOKED:
         raise ServiceError(
@@ -431,6 +446,17 @@ def result_revoke(
         update_fields=["status", "revoked_at", "revoked_reason", "revoked_by"]
     )
 
+    # The applicant and the staff follow the revocation on the case's
+    # timeline (办理过程), with its reason.
+    CaseEvent.objects.create(
+        case=case,
+        action=CaseAction.REVOKE_RESULT,
+        status_from=case.status,
+        status_to=case.status,
+        actor_label=str(actor)[:100],
+        step=document.number,
+        note=reason,
+    )
     audit_record(
         actor=actor,
         action="result_document_revoked",

@@ -69,10 +69,26 @@ class Route(Protocol):
         """Fire the route's timers that are due; None when none was."""
         ...
 
+    def later_nodes(self, task: Task) -> list["LaterNode"]:
+        """List the nodes of ``task``'s department the route may reach after it.
+
+        Other than ``task``'s own node and revision steps, which decide
+        nothing: the nodes separation of duties needs fresh hands for.
+        """
+        ...
+
 
 @dataclass(frozen=True)
 class SendBackNode:
     """An earlier node of a sequential route."""
+
+    node_key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LaterNode:
+    """A node a route may still reach after a task."""
 
     node_key: str
     name: str
@@ -217,6 +233,12 @@ class SequentialRoute:
     def timers_fire(self, case: Case) -> RouteStep | None:
         # Sequential routes have no timers.
         return None
+
+    def later_nodes(self, task: Task) -> list[LaterNode]:
+        index = self._index.get(task.node_key)
+        if index is None or task.department_id != task.case.department_id:
+            return []
+        return [LaterNode(n.key, n.name) for n in self.nodes[index + 1 :]]
 
     def _open(self, case: Case, index: int) -> Task:
         node = self.nodes[index]

@@ -22,6 +22,7 @@ from smartapproval.cases.models import (
     CaseEvent,
     CaseMaterial,
     CaseStatus,
+    CommitmentMaterial,
     SignerStatus,
     Task,
     TaskKind,
@@ -164,6 +165,26 @@ def case_open_revisions(case: Case) -> list[Task]:
     return steps
 
 
+def revision_files_received(task: Task) -> list[CaseMaterial]:
+    """List the files handed in for the case since revision step ``task`` opened.
+
+    The revised files the applicant (or a window clerk for them) supplied
+    while the revision was open; materials promised under conditional
+    acceptance are not revisions, even when they came in meanwhile.
+    """
+    deferred = CommitmentMaterial.objects.filter(
+        commitment__case_id=task.case_id, material__isnull=False
+    ).values("material_id")
+    return list(
+        CaseMaterial.objects.filter(
+            case_id=task.case_id, uploaded_at__gt=task.created_at
+        )
+        .exclude(pk__in=deferred)
+        .select_related("requirement")
+        .order_by("uploaded_at", "pk")
+    )
+
+
 def case_latest_round(case: Case) -> int | None:
     """Return the number of the case's latest round of parallel review."""
     return (
@@ -191,9 +212,12 @@ def _standing(tasks: QuerySet[Task]) -> QuerySet[Task]:
     return tasks.exclude(Exists(later))
 
 
-def _is_revision_step(task: Task) -> bool:
-    # A branch's revision step (补正) only passes the applicant's revision
-    # on; it decides nothing, so separation of duties leaves it out.
+def task_is_revision_step(task: Task) -> bool:
+    """Tell whether ``task`` is a branch's revision step (按…意见补正).
+
+    It only passes the applicant's revision on; it decides nothing, so
+    separation of duties leaves it out.
+    """
     return bool(task.branch) and task.node_key != task.branch
 
 
@@ -227,6 +251,15 @@ def _done_elsewhere_by(user: User) -> QuerySet[Task]:
     )
 
 
+def case_nodes_handled_by(*, case: Case | int, user: User) -> set[str]:
+    """Return the nodes of ``case`` whose standing completion ``user`` took part in.
+
+    The notion of separation of duties (``task_excluded_for_user``): a
+    person may take only these nodes again, or any node if the set is empty.
+    """
+    return set(_handled_by(user, case=case).values_list("node_key", flat=True))
+
+
 def task_excluded_for_user(*, task: Task, user: User | None) -> bool:
     """Tell whether separation of duties keeps ``user`` from ``task``.
 
@@ -237,7 +270,7 @@ def task_excluded_for_user(*, task: Task, user: User | None) -> bool:
     """
     if not _is_user(user):
         return True
-    if task.kind != TaskKind.REVIEW or _is_revision_step(task):
+    if task.kind != TaskKind.REVIEW or task_is_revision_step(task):
         return False
     return _handled_by(user, case=task.case_id).exclude(node_key=task.node_key).exists()
 
@@ -341,6 +374,7 @@ APPLICANT_NOTE_ACTIONS = frozenset(
         CaseAction.SUPPLY_DEFERRED,
         CaseAction.RETURN,
         CaseAction.VERIFY_COMMITMENT,
+        CaseAction.REVOKE_RESULT,
     }
 )
 

@@ -1698,6 +1698,29 @@ def _answer_clean(task: Task, outcome: str, opinion: str) -> str:
     return opinion
 
 
+def _ensure_revision_received(task: Task, opinion: str) -> None:
+    """Refuse to close a revision step before the revision came in.
+
+    Closing it reopens the co-department's review: without a revised file
+    handed in since the step opened, the handler says in the opinion what
+    was received otherwise, e.g. papers handed in at the window.
+    """
+    if not selectors.task_is_revision_step(task) or opinion:
+        return
+    if selectors.revision_files_received(task):
+        return
+    raise ServiceError(
+        gettext(
+            "No revised file has been handed in since the revision was asked "
+            "for. Wait for the applicant's files, or say in the opinion what "
+            "was received otherwise (for example papers at the window)."
+        ),
+        field="opinion",
+        code="revision_not_received",
+        status=409,
+    )
+
+
 def answer_label(task: Task, outcome: str) -> str:
     """Name an answer as the task's handler reads it.
 
@@ -1823,6 +1846,7 @@ def task_complete(*, task: Task, actor: User, outcome: str, opinion: str = "") -
     _ensure_task_open(task)
     transitions.ensure_allowed(case, A.COMPLETE_TASK)
     opinion = _answer_clean(task, outcome, opinion)
+    _ensure_revision_received(task, opinion)
     if task.sign_mode:
         raise ServiceError(
             gettext(
@@ -2024,6 +2048,15 @@ def task_delegate(*, task: Task, actor: User, to_user_id: int, note: str = "") -
             field="to_user",
             code="other_department",
         )
+    # Checked under the task's row lock: of two identical requests racing,
+    # the second finds the delegation made and changes nothing.
+    if task.delegate_id == to_user.pk:
+        raise ServiceError(
+            gettext("The task is already delegated to %(name)s.") % {"name": to_user},
+            field="to_user",
+            code="already_delegated",
+            status=409,
+        )
     if selectors.task_excluded_for_user(task=task, user=to_user):
         raise ServiceError(
             gettext("%(name)s has handled another step of this case.")
@@ -2094,6 +2127,57 @@ def _signers_clean(task: Task, actor: User, user_ids: list[int]) -> list[User]:
     return users
 
 
+def _ensure_department_keeps_hands(
+    *, case: Case, task: Task, actor: User, signers: list[User]
+) -> None:
+    """Refuse signers who would leave a later node of the department to nobody.
+
+    Whoever signs a step has handled it, so separation of duties keeps them
+    from the case's other steps: asking every colleague to sign would leave
+    the department's next step, e.g. the lead's decision, in no inbox. Each
+    node of the task's department the route may still reach needs one
+    person of the department who may complete it.
+    """
+    later = routes.route_get(case.route_key).later_nodes(task)
+    if not later:
+        return
+    signing = {actor.pk, *(user.pk for user in signers)}
+    signing.update(
+        task.signers.exclude(status=SignerStatus.CANCELLED).values_list(
+            "user_id", flat=True
+        )
+    )
+    people = User.objects.filter(
+        is_active=True,
+        role__in=transitions.ACTION_ROLES[A.COMPLETE_TASK],
+        department_id=task.department_id,
+    )
+    # This node's earlier completion no longer stands once the task is done;
+    # its signers and handler take it now.
+    handled = []
+    for person in people:
+        nodes = selectors.case_nodes_handled_by(case=case, user=person)
+        nodes.discard(task.node_key)
+        if person.pk in signing:
+            nodes.add(task.node_key)
+        handled.append(nodes)
+
+    for node in later:
+        if not any(nodes <= {node.node_key} for nodes in handled):
+            raise ServiceError(
+                gettext(
+                    "Then nobody of %(department)s could take the step "
+                    "“%(step)s” of this case: whoever signs a step may not "
+                    "handle another step of the same case. Ask fewer "
+                    "colleagues to sign."
+                )
+                % {"department": task.department.name, "step": node.name},
+                field="signers",
+                code="no_one_left",
+                status=409,
+            )
+
+
 @transaction.atomic
 def task_cosigners_add(
     *, task: Task, actor: User, user_ids: list[int], note: str = ""
@@ -2111,6 +2195,7 @@ def task_cosigners_add(
             status=409,
         )
     users = _signers_clean(task, actor, user_ids)
+    _ensure_department_keeps_hands(case=case, task=task, actor=actor, signers=users)
 
     TaskSigner.objects.bulk_create(
         TaskSigner(task=task, user=user, kind=SignerKind.COSIGNER, added_by=actor)
@@ -2164,6 +2249,7 @@ def task_countersign(
             status=409,
         )
     users = [actor, *_signers_clean(task, actor, user_ids)]
+    _ensure_department_keeps_hands(case=case, task=task, actor=actor, signers=users)
 
     task.sign_mode = mode
     task.save(update_fields=["sign_mode"])
@@ -2233,6 +2319,7 @@ def task_sign(
     else:
         _ensure_other_node_not_done_by(task, actor)
         opinion = _answer_clean(task, outcome, opinion)
+        _ensure_revision_received(task, opinion)
         routes.route_get(case.route_key).answer_check(task, outcome)
 
     signer.status = SignerStatus.SIGNED

@@ -88,11 +88,13 @@ TRANSITIONS: dict[str, Transition] = {
     A.VERIFY_COMMITMENT: Transition(
         frozenset({S.DECIDED, S.RESULT_ISSUED, S.CLOSED}), None
     ),
+    # 撤销: the issued result loses its effect; the case keeps its status.
+    A.REVOKE_RESULT: Transition(frozenset({S.RESULT_ISSUED, S.CLOSED}), None),
 }
 
 # Actions a case in a final status still allows: they record what
 # supervision found and change neither the status nor the case's clock.
-AFTER_CLOSING_ACTIONS = frozenset({A.VERIFY_COMMITMENT})
+AFTER_CLOSING_ACTIONS = frozenset({A.VERIFY_COMMITMENT, A.REVOKE_RESULT})
 
 # Who may act. Staff act only on their own department's cases (managers on
 # every department's); the applicant only on their own case. Administrators
@@ -132,6 +134,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # Done by the system alone, when the cut-off has passed.
     A.RETURN: frozenset(),
     A.VERIFY_COMMITMENT: frozenset({Role.REVIEWER}),
+    # Staff of the issuing department or the centre (results.result_revoke).
+    A.REVOKE_RESULT: frozenset({Role.CLERK, Role.REVIEWER, Role.MANAGER, Role.ADMIN}),
 }
 
 # Actions only the applicant who owns the case may take.

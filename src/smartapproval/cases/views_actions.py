@@ -443,6 +443,9 @@ class TaskPanel:
     waiting: str = ""
     signers: list = field(default_factory=list)
     round_result: Any = None
+    # On a branch's revision step: the files handed in since it opened.
+    revision: bool = False
+    revised_files: list = field(default_factory=list)
 
 
 def task_panel_for(
@@ -466,6 +469,9 @@ def task_panel_for(
         latest = selectors.case_latest_round(task.case)
         if latest is not None:
             panel.round_result = parallel.round_result(case=task.case, round=latest)
+    if selectors.task_is_revision_step(task):
+        panel.revision = True
+        panel.revised_files = selectors.revision_files_received(task)
     pending = [s for s in panel.signers if s.status == SignerStatus.PENDING]
     running = transitions.is_allowed(task.case.status, A.COMPLETE_TASK)
 

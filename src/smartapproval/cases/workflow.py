@@ -67,7 +67,7 @@ from smartapproval.cases.models import (
     TaskOutcome,
     TaskStatus,
 )
-from smartapproval.cases.routes import RouteStep
+from smartapproval.cases.routes import LaterNode, RouteStep
 from smartapproval.catalogue.processes import (
     DECISION_ANSWERS,
     DECISION_VARIABLE,
@@ -128,7 +128,11 @@ class SendBackTarget:
 
 
 def _properties(engine_task: Any) -> dict[str, str]:
-    extensions = getattr(engine_task.task_spec, "extensions", None) or {}
+    return _spec_properties(engine_task.task_spec)
+
+
+def _spec_properties(spec: Any) -> dict[str, str]:
+    extensions = getattr(spec, "extensions", None) or {}
     return dict(extensions.get("properties", {}))
 
 
@@ -625,6 +629,52 @@ class BpmnRoute:
             name = " ".join((spec.bpmn_name or spec.bpmn_id).split())
             targets.append(SendBackTarget(spec.bpmn_id, name, ancestor.id))
         return targets
+
+    def later_nodes(self, task: Task) -> list[LaterNode]:
+        """List the human nodes of ``task``'s department reachable after it.
+
+        Follows the drawn flows, into sub-processes and out of the ones
+        ``task`` is in, loops included (another round reaches the lead's
+        check again); leaves out ``task``'s own node and revision steps.
+        """
+        case = task.case
+        if task.workflow_task_id is None or not case.route_state:
+            return []
+        workflow, _ = _restore(case)
+        engine_task = _engine_task(workflow, task)
+        if engine_task is None:
+            return []
+
+        stack = list(engine_task.task_spec.outputs)
+        scope = engine_task.workflow
+        while (parent_id := getattr(scope, "parent_task_id", None)) is not None:
+            parent = workflow.get_task_from_id(parent_id)
+            stack.extend(parent.task_spec.outputs)
+            scope = parent.workflow
+        found: dict[str, LaterNode] = {}
+        seen: set[int] = set()
+        while stack:
+            spec = stack.pop()
+            if id(spec) in seen:
+                continue
+            seen.add(id(spec))
+            stack.extend(spec.outputs)
+            inner = getattr(spec, "spec", None)
+            if isinstance(inner, str) and inner in workflow.subprocess_specs:
+                stack.append(workflow.subprocess_specs[inner].start)
+            if not getattr(spec, "manual", False) or spec.bpmn_id == task.node_key:
+                continue
+            properties = _spec_properties(spec)
+            if properties.get("revision_for"):
+                continue
+            if properties.get("department_role") == "co":
+                ours = properties.get("department", "") == task.department.name
+            else:
+                ours = task.department_id == case.department_id
+            if ours:
+                name = " ".join((spec.bpmn_name or spec.bpmn_id).split())
+                found[spec.bpmn_id] = LaterNode(spec.bpmn_id, name)
+        return list(found.values())
 
     def send_back(self, task: Task, node_key: str) -> RouteStep:
         """Reopen the earlier node ``node_key``; what came after it is undone."""

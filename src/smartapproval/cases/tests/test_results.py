@@ -340,6 +340,49 @@ class TestResultRevoke:
         licence.refresh_from_db()
         assert licence.status == ResultStatus.REVOKED
 
+    def test_a_reason_over_2000_characters_is_refused(self, licence, reviewer):
+        with pytest.raises(ServiceError) as error:
+            results.result_revoke(document=licence, actor=reviewer, reason="理" * 2001)
+
+        assert (error.value.field, error.value.code) == ("reason", "max_length")
+        assert error.value.message == "理由最多2000个字。"
+        licence.refresh_from_db()
+        assert licence.status == ResultStatus.VALID
+        results.result_revoke(document=licence, actor=reviewer, reason="理" * 2000)
+
+    def test_the_staff_page_refuses_a_20000_character_reason(
+        self, licence, reviewer, client
+    ):
+        client.force_login(reviewer)
+
+        response = client.post(
+            reverse("cases:result_revoke", args=[licence.pk]),
+            {"reason": "理" * 20000},
+            follow=True,
+        )
+
+        assert "理由最多2000个字。" in response.content.decode()
+        licence.refresh_from_db()
+        assert licence.status == ResultStatus.VALID
+
+    def test_the_revocation_is_a_step_of_the_case_for_applicant_and_staff(
+        self, licence, reviewer, applicant, client
+    ):
+        case = licence.case
+
+        results.result_revoke(document=licence, actor=reviewer, reason="以欺骗手段取得")
+
+        event = selectors.case_timeline_for_applicant(case).get(action="revoke_result")
+        assert (event.step, event.note) == (licence.number, "以欺骗手段取得")
+        assert event.status_from == event.status_to == case.status
+        client.force_login(case.applicant_account)
+        page = client.get(reverse("hall:case_detail", args=[case.number]))
+        assert "撤销结果文书" in page.content.decode()
+        assert "以欺骗手段取得" in page.content.decode()
+        client.force_login(reviewer)
+        staff = client.get(reverse("cases:case_detail", args=[case.number]))
+        assert "撤销结果文书" in staff.content.decode()
+
 
 class TestVerification:
     def test_page_shows_valid_then_revoked_with_the_date(

@@ -7,10 +7,13 @@ transfer, delegate, co-signers, countersign (all / any) and urge.
 """
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection
 from django.http import Http404
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from smartapproval.audit.models import AuditEntry
 from smartapproval.cases import deadlines, selectors, services
@@ -76,6 +79,17 @@ def dispatched(feasibility, applicant, clerk, reviewer):
     return case
 
 
+def hand_in_revision(case, applicant, clock, name="修改稿.pdf"):
+    """The applicant uploads a revised file a minute later, from the hall."""
+    clock.moment += datetime.timedelta(minutes=1)
+    form = case.item.materials.order_by("order").first()
+    return services.case_add_materials(
+        case=case,
+        actor=f.account_for(applicant, 1),
+        materials=[MaterialUpload(file=f.pdf(name), requirement_id=form.pk)],
+    )
+
+
 def planner(co, n=0):
     return co[PLANNING]["reviewers"][n]
 
@@ -88,7 +102,7 @@ def resourcer(co, n=0):
 
 
 def test_revision_then_approval_with_conditions_ends_in_a_licence_with_them(
-    dispatched, co, reviewer2, approver, clerk, clock, client
+    dispatched, co, reviewer2, approver, clerk, clock, applicant, client
 ):
     case = dispatched
     planning = open_task(case, "planning_review")
@@ -117,6 +131,7 @@ def test_revision_then_approval_with_conditions_ends_in_a_licence_with_them(
     revision = open_task(case, "planning_revision")
     assert revision.department == case.department
     assert revision.answers == ["revised"]
+    hand_in_revision(case, applicant, clock, "用地规划图.pdf")
     services.task_complete(task=revision, actor=reviewer2, outcome="revised")
 
     clock.at(2024, 9, 4, 9)
@@ -288,6 +303,7 @@ def test_the_join_fires_once_per_round_however_often_a_branch_loops(
             task=open_task(case, "planning_revision"),
             actor=reviewer2,
             outcome="revised",
+            opinion="窗口收到纸质补正材料",
         )
     services.task_complete(
         task=open_task(case, "planning_review"), actor=planner(co), outcome="approved"
@@ -423,6 +439,49 @@ def test_a_delegate_acts_for_the_handler_who_stays_responsible(dispatched, co):
     assert task.completed_by == colleague
     event = case.events.filter(action="complete_task").last()
     assert f"受{handler}委托" in event.note
+
+
+def test_delegating_again_to_the_same_delegate_is_refused(dispatched, co):
+    task = open_task(dispatched, "planning_review")
+    handler, colleague = co[PLANNING]["reviewers"]
+    services.task_delegate(task=task, actor=handler, to_user_id=colleague.pk)
+
+    with pytest.raises(ServiceError) as again:
+        services.task_delegate(task=task, actor=handler, to_user_id=colleague.pk)
+
+    assert (again.value.status, again.value.code) == (409, "already_delegated")
+    assert str(colleague) in again.value.message and "委托" in again.value.message
+    assert AuditEntry.objects.filter(action="task_delegated").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_delegations_make_one(dispatched, co):
+    task = open_task(dispatched, "planning_review")
+    handler, colleague = co[PLANNING]["reviewers"]
+    done: list = []
+    refused: list = []
+    start = threading.Barrier(3)
+
+    def send():
+        try:
+            start.wait()
+            services.task_delegate(task=task, actor=handler, to_user_id=colleague.pk)
+            done.append(True)
+        except ServiceError as exc:
+            refused.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert (len(done), refused) == (1, ["already_delegated"] * 2)
+    assert task.log.filter(kind="delegate").count() == 1
+    assert AuditEntry.objects.filter(action="task_delegated").count() == 1
+    assert dispatched.events.filter(action="delegate_task").count() == 1
 
 
 # Co-signers and countersignatures ------------------------------------------------
@@ -614,8 +673,10 @@ def test_a_calendar_change_moves_open_node_clocks_once(dispatched):
 
 
 def test_countersigning_a_node_counts_as_taking_it(
-    feasibility, applicant, clerk, reviewer, approver, co
+    feasibility, applicant, clerk, reviewer, reviewer2, approver, co
 ):
+    # reviewer2 stays free for the decision: a lead department of only two
+    # could not countersign this step at all.
     case = f.accepted_case(item=feasibility, applicant=applicant, clerk=clerk)
     check = open_task(case, "lead_preliminary")
     services.task_countersign(
@@ -636,8 +697,90 @@ def test_countersigning_a_node_counts_as_taking_it(
     assert (refused.value.status, refused.value.code) == (409, "separation_of_duties")
 
 
+def test_a_countersign_with_the_whole_lead_department_is_refused(
+    feasibility, applicant, clerk, reviewer, reviewer2, approver
+):
+    # As in the demo: the lead department is these three reviewers.
+    case = f.accepted_case(item=feasibility, applicant=applicant, clerk=clerk)
+    check = open_task(case, "lead_preliminary")
+
+    for verb in (
+        lambda: services.task_countersign(
+            task=check,
+            actor=reviewer,
+            user_ids=[reviewer2.pk, approver.pk],
+            mode="all",
+        ),
+        lambda: services.task_cosigners_add(
+            task=check, actor=reviewer, user_ids=[reviewer2.pk, approver.pk]
+        ),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            verb()
+        assert (refused.value.status, refused.value.code) == (409, "no_one_left")
+        assert "牵头部门决定" in refused.value.message
+        assert case.department.name in refused.value.message
+
+    check.refresh_from_db()
+    assert (check.sign_mode, check.signers.count()) == ("", 0)
+    assert not AuditEntry.objects.filter(
+        action__in=["task_countersign_started", "task_cosigners_added"]
+    ).exists()
+
+
+def test_a_countersign_that_leaves_one_colleague_lets_them_decide(
+    feasibility, applicant, clerk, reviewer, reviewer2, approver, co
+):
+    case = f.accepted_case(item=feasibility, applicant=applicant, clerk=clerk)
+    check = open_task(case, "lead_preliminary")
+    services.task_countersign(
+        task=check, actor=reviewer, user_ids=[approver.pk], mode="all"
+    )
+    services.task_sign(task=check, actor=approver, outcome="done")
+    services.task_sign(task=check, actor=reviewer, outcome="done")
+    for node, actor in (
+        ("planning_review", planner(co)),
+        ("resources_review", resourcer(co)),
+    ):
+        services.task_complete(
+            task=open_task(case, node), actor=actor, outcome="approved"
+        )
+
+    decision = open_task(case, "lead_decision")
+    assert [t.pk for t in selectors.task_inbox_for_user(user=reviewer2)] == [
+        decision.pk
+    ]
+    services.task_complete(task=decision, actor=reviewer2, outcome="approved")
+    assert fresh(case).decision == Decision.APPROVED
+
+
+def test_a_sequential_route_keeps_a_hand_for_its_later_steps(
+    item, applicant, clerk, reviewer, reviewer2, approver
+):
+    case = f.accepted_case(item=item, applicant=applicant, clerk=clerk)
+    review = open_task(case, "review")
+
+    with pytest.raises(ServiceError) as refused:
+        services.task_cosigners_add(
+            task=review, actor=reviewer, user_ids=[reviewer2.pk, approver.pk]
+        )
+
+    assert refused.value.code == "no_one_left"
+    assert "审核" in refused.value.message
+
+
+def test_a_co_department_without_a_later_step_may_all_countersign(dispatched, co):
+    task = open_task(dispatched, "planning_review")
+    first, second = co[PLANNING]["reviewers"]
+
+    services.task_countersign(task=task, actor=first, user_ids=[second.pk], mode="all")
+
+    task.refresh_from_db()
+    assert task.sign_mode == "all"
+
+
 def test_revision_steps_do_not_use_up_the_lead_departments_hands(
-    dispatched, co, reviewer, reviewer2, approver
+    dispatched, co, reviewer, reviewer2, approver, applicant, clock
 ):
     case = dispatched
     for node, actor in (
@@ -650,6 +793,7 @@ def test_revision_steps_do_not_use_up_the_lead_departments_hands(
             outcome="revision_required",
             opinion="补充说明",
         )
+    hand_in_revision(case, applicant, clock)
     # Both revisions by the same hand, the one who did the preliminary check.
     services.task_complete(
         task=open_task(case, "planning_revision"), actor=reviewer, outcome="revised"
@@ -768,3 +912,111 @@ def test_the_applicant_hands_in_the_revised_files_while_a_revision_is_open(
     assert response.status_code == 302
     assert case.materials.filter(original_name="用地规划图.pdf").exists()
     assert case.events.filter(action="add_material", note__contains="已补充").exists()
+
+
+# Revision steps wait for the revision --------------------------------------------
+
+
+def _ask_planning_revision(case, co):
+    services.task_complete(
+        task=open_task(case, "planning_review"),
+        actor=planner(co),
+        outcome="revision_required",
+        opinion="补充用地规划图",
+    )
+    return open_task(case, "planning_revision")
+
+
+def test_a_revision_step_is_not_closed_before_the_revised_files_arrive(
+    dispatched, co, reviewer2, applicant, clock
+):
+    case = dispatched
+    revision = _ask_planning_revision(case, co)
+
+    with pytest.raises(ServiceError) as early:
+        services.task_complete(task=revision, actor=reviewer2, outcome="revised")
+
+    assert (early.value.status, early.value.code) == (409, "revision_not_received")
+    assert early.value.field == "opinion"
+    assert "尚未提交修改后的文件" in early.value.message
+    revision.refresh_from_db()
+    assert revision.status == TaskStatus.OPEN
+    assert [t.pk for t in selectors.case_open_revisions(case)] == [revision.pk]
+    assert not Task.objects.filter(
+        case=case, node_key="planning_review", status=TaskStatus.OPEN
+    ).exists()
+
+    hand_in_revision(case, applicant, clock, "用地规划图.pdf")
+    services.task_complete(task=revision, actor=reviewer2, outcome="revised")
+    assert open_task(case, "planning_review")
+
+
+def test_files_of_the_application_do_not_count_as_the_revision(
+    dispatched, co, reviewer2, clock
+):
+    case = dispatched
+    assert case.materials.exists()
+    clock.moment += datetime.timedelta(hours=1)
+
+    revision = _ask_planning_revision(case, co)
+
+    assert selectors.revision_files_received(revision) == []
+    with pytest.raises(ServiceError):
+        services.task_complete(task=revision, actor=reviewer2, outcome="revised")
+
+
+def test_a_revision_handed_in_on_paper_is_closed_with_an_opinion_saying_so(
+    dispatched, co, reviewer2
+):
+    case = dispatched
+    revision = _ask_planning_revision(case, co)
+
+    services.task_complete(
+        task=revision,
+        actor=reviewer2,
+        outcome="revised",
+        opinion="申请人在窗口递交了纸质用地规划图",
+    )
+
+    revision.refresh_from_db()
+    assert (revision.status, revision.opinion) == (
+        TaskStatus.DONE,
+        "申请人在窗口递交了纸质用地规划图",
+    )
+    assert open_task(case, "planning_review")
+
+
+def test_the_api_refuses_an_empty_revision_in_chinese(dispatched, co, reviewer2):
+    revision = _ask_planning_revision(dispatched, co)
+    api = APIClient()
+    api.force_authenticate(reviewer2)
+
+    response = api.post(
+        f"/api/v1/tasks/{revision.pk}/complete/",
+        {"outcome": "revised", "opinion": ""},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["field"] == "opinion"
+    assert "尚未提交修改后的文件" in response.json()["message"]
+    revision.refresh_from_db()
+    assert revision.status == TaskStatus.OPEN
+
+
+def test_the_staff_page_lists_the_revised_files_that_arrived(
+    dispatched, co, reviewer2, applicant, clock, client
+):
+    case = dispatched
+    _ask_planning_revision(case, co)
+    client.force_login(reviewer2)
+    url = reverse("cases:case_detail", args=[case.number])
+
+    before = client.get(url).content.decode()
+    assert "申请人尚未提交修改后的文件" in before
+
+    hand_in_revision(case, applicant, clock, "用地规划图.pdf")
+    after = client.get(url).content.decode()
+    assert "要求修改补正以来已提交的修改文件" in after
+    assert "用地规划图.pdf" in after
+    assert "申请人尚未提交修改后的文件" not in after

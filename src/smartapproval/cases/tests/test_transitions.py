@@ -49,12 +49,15 @@ def test_final_statuses_allow_nothing_but_supervision(status):
     assert all(transitions.target_status(action) is None for action in allowed)
 
 
-def test_only_a_closed_case_is_verified_after_closing():
+def test_only_a_closed_case_is_verified_or_its_result_revoked_after_closing():
     closing = {
         status: transitions.actions_from(status) for status in sorted(FINAL_STATUSES)
     }
 
-    assert closing.pop(CaseStatus.CLOSED) == [CaseAction.VERIFY_COMMITMENT]
+    assert set(closing.pop(CaseStatus.CLOSED)) == {
+        CaseAction.VERIFY_COMMITMENT,
+        CaseAction.REVOKE_RESULT,
+    }
     assert all(actions == [] for actions in closing.values())
 
 
