@@ -128,6 +128,34 @@ def test_every_item_runs_on_bpmn_and_the_templates_install_themselves(item):
     assert isinstance(routes.route_get(""), routes.SequentialRoute)
 
 
+def test_two_first_acceptances_at_once_both_get_the_installed_route(item, monkeypatch):
+    from smartapproval.catalogue import processes
+
+    install = processes.process_install_shipped
+
+    def installed_by_the_other_acceptance(*, actor=None):
+        # What PostgreSQL does: the other transaction's insert commits first,
+        # ours then fails on the unique version.
+        install(actor=actor)
+        raise ServiceError("conflict", field="bpmn_xml", code="conflict", status=409)
+
+    monkeypatch.setattr(
+        routes, "process_install_shipped", installed_by_the_other_acceptance
+    )
+
+    assert routes.route_for(item).key == "bpmn"
+
+
+def test_a_route_install_that_fails_otherwise_is_not_hidden(item, monkeypatch):
+    def refused(*, actor=None):
+        raise ServiceError("conflict", field="bpmn_xml", code="conflict", status=409)
+
+    monkeypatch.setattr(routes, "process_install_shipped", refused)
+
+    with pytest.raises(ServiceError):
+        routes.route_for(item)
+
+
 def test_start_opens_the_lead_task_and_keeps_the_route_version(
     feasibility_item, department
 ):
