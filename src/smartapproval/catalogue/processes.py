@@ -38,7 +38,7 @@ import uuid
 from collections import defaultdict
 from copy import deepcopy
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -59,9 +59,6 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import (
     BasePythonScriptEngineEnvironment,
 )
 from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.event_definition import (
-    TimerConditionalEventDefinitionConverter,
-)
 from SpiffWorkflow.bpmn.serializer.default.task_spec import (
     BpmnTaskSpecConverter,
     ParallelGatewayConverter,
@@ -74,6 +71,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     ServiceTask,
     UserTask,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timers
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
@@ -82,8 +80,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
     MultipleEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    DurationTimerEventDefinition,
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
@@ -1630,111 +1626,27 @@ def _common_ancestor(tasks: list[Task]) -> Task:
     )
 
 
-def _now() -> datetime:
-    return timezone.now()
+class _SystemClock(datetime):
+    """``datetime`` for SpiffWorkflow's timer module, on this system's clock.
 
-
-class RouteTimeDateTimer(TimeDateEventDefinition):
-    """A timer at a date and time, read on this system's clock.
-
-    SpiffWorkflow reads the machine's clock; the routes read the one the
-    rest of the system reads (``django.utils.timezone.now``), so the case's
-    deadlines and its route's timers agree, in tests as in production.
+    SpiffWorkflow asks ``datetime.now`` when a route's timer starts and when
+    it is checked; the routes must read the clock the rest of the system
+    reads (``django.utils.timezone.now``), so that the case's deadlines and
+    its route's timers agree, in tests as in production. Only that module's
+    name is replaced; its timers stay SpiffWorkflow's own.
     """
 
-    def has_fired(self, my_task):
-        event_value = my_task._get_internal_data("event_value")
-        if event_value is None:
-            event_value = my_task.workflow.script_engine.evaluate(
-                my_task, self.expression
-            )
-            my_task._set_internal_data(event_value=event_value)
-        if TimerEventDefinition.parse_time_or_duration(event_value) < _now():
-            my_task._set_internal_data(event_fired=True)
-        return my_task._get_internal_data("event_fired", False)
-
-
-class RouteDurationTimer(DurationTimerEventDefinition):
-    """A timer that fires a while after it starts, on this system's clock."""
-
-    def has_fired(self, my_task):
-        event_value = my_task._get_internal_data("event_value")
-        if event_value is None:
-            expression = my_task.workflow.script_engine.evaluate(
-                my_task, self.expression
-            )
-            duration = TimerEventDefinition.parse_iso_duration(expression)
-            start = _now()
-            event_value = (
-                start + TimerEventDefinition.get_timedelta_from_start(duration, start)
-            ).isoformat()
-            my_task._set_internal_data(event_value=event_value)
-        if TimerEventDefinition.get_datetime(event_value) < _now():
-            my_task._set_internal_data(event_fired=True)
-        return my_task._get_internal_data("event_fired", False)
-
-
-class RouteCycleTimer(CycleTimerEventDefinition):
-    """A repeating timer (``R6/P1D``), on this system's clock."""
-
-    def cycle_complete(self, my_task):
-        event_value = my_task._get_internal_data("event_value")
-        if event_value is None:
-            expression = my_task.workflow.script_engine.evaluate(
-                my_task, self.expression
-            )
-            cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(
-                expression
-            )
-            if len(expression.strip("R").split("/")) == 2 and "P" in expression.upper():
-                # Only a duration: the first cycle ends a duration from now.
-                start = _now() + duration
-            event_value = {
-                "cycles": cycles,
-                "next": start.isoformat(),
-                "duration": duration.total_seconds(),
-            }
-
-        # As SpiffWorkflow's: True lets the task add another child for the
-        # cycle that passed; event_fired marks every cycle done.
-        ready = False
-        if event_value["cycles"] != 0:
-            next_event = datetime.fromisoformat(event_value["next"])
-            if next_event < _now():
-                event_value["next"] = (
-                    next_event + timedelta(seconds=event_value["duration"])
-                ).isoformat()
-                event_value["cycles"] -= 1
-                ready = True
+    @classmethod
+    def now(cls, tz=None):
+        moment = timezone.now()
+        if tz is None:
+            moment = timezone.localtime(moment).replace(tzinfo=None)
         else:
-            my_task.internal_data.pop("event_value", None)
-            my_task.internal_data["event_fired"] = True
-
-        my_task._set_internal_data(event_value=event_value)
-        return ready
+            moment = moment.astimezone(tz)
+        return cls.combine(moment.date(), moment.time(), moment.tzinfo)
 
 
-_HOST_CLOCK_TIMERS = {
-    TimeDateEventDefinition: RouteTimeDateTimer,
-    DurationTimerEventDefinition: RouteDurationTimer,
-    CycleTimerEventDefinition: RouteCycleTimer,
-}
-
-
-def _timers_on_host_clock(specs: list[BpmnProcessSpec]) -> None:
-    """Make every timer of the parsed specs read this system's clock.
-
-    The parser builds SpiffWorkflow's own timer classes; the route ones add
-    no attribute, so changing the class of each definition is enough.
-    """
-    for spec in specs:
-        for task_spec in spec.task_specs.values():
-            definition = getattr(task_spec, "event_definition", None)
-            inner = getattr(definition, "event_definitions", None) or []
-            for each in [definition, *inner]:
-                route_class = _HOST_CLOCK_TIMERS.get(type(each))
-                if route_class is not None:
-                    each.__class__ = route_class
+spiff_timers.datetime = _SystemClock  # type: ignore[misc]
 
 
 class RouteParser(BpmnParser):
@@ -1792,9 +1704,6 @@ def _serializer() -> BpmnWorkflowSerializer:
         **DEFAULT_CONFIG,
         RouteParallelGateway: ParallelGatewayConverter,
         ServiceTask: BpmnTaskSpecConverter,
-        RouteTimeDateTimer: TimerConditionalEventDefinitionConverter,
-        RouteDurationTimer: TimerConditionalEventDefinitionConverter,
-        RouteCycleTimer: TimerConditionalEventDefinitionConverter,
     }
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
@@ -1811,7 +1720,6 @@ def _engine_specs(
         process_id = checker.main.get("id")
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
-        _timers_on_host_clock([spec, *subprocess_specs.values()])
     except ValidationException as exc:
         checker.issues.append(
             ProcessIssue(
