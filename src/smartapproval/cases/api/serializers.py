@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from smartapproval.accounts.models import FULL_PII_ROLES
 from smartapproval.cases import commitments, deadlines, selectors, services
@@ -56,6 +57,14 @@ class JSONObjectField(serializers.Field):
 
     default_error_messages = {"invalid": _("Give a JSON object.")}
 
+    def get_value(self, dictionary):
+        # Multipart may also spell the object out as ``name.key`` parts.
+        if html.is_html_input(dictionary) and self.field_name not in dictionary:
+            parts = html.parse_html_dict(dictionary, prefix=self.field_name)
+            if parts:
+                return parts.dict()
+        return super().get_value(dictionary)
+
     def to_internal_value(self, data):
         if isinstance(data, str):
             try:
@@ -91,10 +100,15 @@ class CaseSubmitSerializer(serializers.Serializer):
     a file that answers no listed material).
     """
 
-    item = serializers.PrimaryKeyRelatedField(queryset=ServiceItem.objects.all())
-    applicant = JSONObjectField(help_text="See ApplicantInput.")
-    form_data = JSONObjectField(required=False, default=dict)
+    item = serializers.PrimaryKeyRelatedField(
+        label=_("Service item"), queryset=ServiceItem.objects.all()
+    )
+    applicant = JSONObjectField(label=_("Applicant"), help_text="See ApplicantInput.")
+    form_data = JSONObjectField(
+        label=_("Application form"), required=False, default=dict
+    )
     notify_commit = serializers.BooleanField(
+        label=_("Notify and commit"),
         required=False,
         default=False,
         help_text=(
@@ -103,8 +117,8 @@ class CaseSubmitSerializer(serializers.Serializer):
             "are not required."
         ),
     )
-    licence_materials = serializers.DictField(
-        child=serializers.IntegerField(),
+    licence_materials = JSONObjectField(
+        label=_("E-licences standing in for materials"),
         required=False,
         default=dict,
         help_text=(
@@ -121,13 +135,16 @@ class CaseSubmitSerializer(serializers.Serializer):
             return {int(key): int(document) for key, document in value.items()}
         except (TypeError, ValueError):
             raise serializers.ValidationError(
-                _("Give the requirement ids as whole numbers.")
+                _("Give the requirement and licence ids as whole numbers.")
             ) from None
 
 
 class CaseSubmitMultipartSerializer(CaseSubmitSerializer):
     material = serializers.ListField(
-        child=serializers.FileField(), required=False, help_text="Files."
+        label=_("Material files"),
+        child=serializers.FileField(),
+        required=False,
+        help_text="Files.",
     )
 
 
@@ -553,7 +570,11 @@ class SubmitResultSerializer(CaseDetailSerializer):
 
 class NoteSerializer(serializers.Serializer):
     note = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Note"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
@@ -563,27 +584,41 @@ class EmptySerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Reason"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class CorrectionRequestSerializer(serializers.Serializer):
     items = serializers.ListField(
+        label=_("Materials to correct"),
         child=serializers.CharField(max_length=TEXT_LIMIT),
         required=False,
         default=list,
         help_text="Requirement ids, or free text for anything else.",
     )
     note = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Note"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class CorrectionSupplySerializer(serializers.Serializer):
     note = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Note"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
     material = serializers.ListField(
+        label=_("Material files"),
         child=serializers.FileField(),
         required=False,
         help_text="Files; name parts material_<requirement id> to link them.",
@@ -591,93 +626,149 @@ class CorrectionSupplySerializer(serializers.Serializer):
 
 
 class SuspendSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=PauseKind.choices)
+    kind = serializers.ChoiceField(
+        label=_("Kind of suspension"), choices=PauseKind.choices
+    )
     reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Reason"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class ResumeSerializer(serializers.Serializer):
-    materials_received_on = serializers.DateField(required=False, allow_null=True)
+    materials_received_on = serializers.DateField(
+        label=_("Materials received on"), required=False, allow_null=True
+    )
 
 
 class ExtendSerializer(serializers.Serializer):
-    days = serializers.IntegerField()
+    days = serializers.IntegerField(label=_("Working days of the extension"))
     reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Reason"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class DecideSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=Decision.choices)
+    decision = serializers.ChoiceField(label=_("Decision"), choices=Decision.choices)
     reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Reason"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class TaskCompleteSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=TaskOutcome.choices)
+    outcome = serializers.ChoiceField(label=_("Outcome"), choices=TaskOutcome.choices)
     opinion = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Opinion"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class TaskSendBackSerializer(serializers.Serializer):
-    node = serializers.CharField(help_text="node_key of one of send_back_targets")
+    node = serializers.CharField(
+        label=_("Step to send back to"),
+        help_text="node_key of one of send_back_targets",
+    )
     reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Reason"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class TaskHandOverSerializer(serializers.Serializer):
-    to_user = serializers.IntegerField(help_text="id of a reviewer")
+    to_user = serializers.IntegerField(
+        label=_("Person to hand over to"), help_text="id of a reviewer"
+    )
     reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Reason"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class TaskDelegateSerializer(serializers.Serializer):
-    to_user = serializers.IntegerField(help_text="id of a reviewer")
+    to_user = serializers.IntegerField(
+        label=_("Person to delegate to"), help_text="id of a reviewer"
+    )
     note = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Note"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class TaskSignersSerializer(serializers.Serializer):
     signers = serializers.ListField(
-        child=serializers.IntegerField(), allow_empty=True, help_text="reviewer ids"
+        label=_("Signers"),
+        child=serializers.IntegerField(),
+        allow_empty=True,
+        help_text="reviewer ids",
     )
     note = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Note"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class TaskCountersignSerializer(TaskSignersSerializer):
-    mode = serializers.ChoiceField(choices=[SignMode.ALL, SignMode.ANY])
+    mode = serializers.ChoiceField(
+        label=_("Countersign mode"), choices=[SignMode.ALL, SignMode.ANY]
+    )
 
 
 class TaskUrgeSerializer(serializers.Serializer):
     note = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Note"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 
 class ConditionalAcceptSerializer(serializers.Serializer):
     deferred = serializers.ListField(
+        label=_("Deferred materials"),
         child=serializers.IntegerField(),
         help_text="Requirement ids of the deferrable materials to follow.",
     )
     due_on = serializers.DateField(
+        label=_("Commitment deadline"),
         required=False,
         allow_null=True,
         help_text="The day they are promised by; or give working_days.",
     )
     working_days = serializers.IntegerField(
+        label=_("Working days until the commitment deadline"),
         required=False,
         allow_null=True,
         help_text="Promised within this many working days from today.",
     )
     applicant_agreed = serializers.BooleanField(
+        label=_("Applicant's signature"),
         required=False,
         default=False,
         help_text="The applicant signed the commitment.",
@@ -685,9 +776,15 @@ class ConditionalAcceptSerializer(serializers.Serializer):
 
 
 class VerificationSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=VerificationOutcome.choices)
+    outcome = serializers.ChoiceField(
+        label=_("Outcome"), choices=VerificationOutcome.choices
+    )
     reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=TEXT_LIMIT
+        label=_("Reason"),
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMIT,
     )
 
 

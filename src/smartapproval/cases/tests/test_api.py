@@ -439,6 +439,19 @@ class TestTasksApi:
         assert response.status_code == 400
         assert response.json()["field"] == "opinion"
 
+    def test_a_bad_answer_is_refused_naming_the_field_in_chinese(self, case, reviewer):
+        task = case.tasks.get()
+        api = client_for(reviewer)
+
+        bogus = api.post(f"/api/v1/tasks/{task.pk}/complete/", {"outcome": "bogus"})
+        nobody = api.post(f"/api/v1/tasks/{task.pk}/transfer/", {"to_user": "abc"})
+
+        assert bogus.status_code == 400
+        assert bogus.json()["message"].startswith("办理结果：")
+        assert "bogus" in bogus.json()["message"]
+        assert nobody.status_code == 400
+        assert nobody.json()["message"].startswith("转办人员：")
+
     def test_task_of_another_department_is_404(self, case, other_reviewer):
         task = case.tasks.get()
 

@@ -676,6 +676,39 @@ class TestLicenceStandsOnlyForItsOwnMaterial:
         assert licence.number in body["message"]
         assert list(applicant.cases.all()) == [licence.case]
 
+    @pytest.mark.parametrize("spelling", ["json", "parts"])
+    def test_a_multipart_submission_keeps_its_licence_however_spelled(
+        self, licence, applicant, item, spelling
+    ):
+        from rest_framework.test import APIClient
+
+        next_item = f.ServiceItemFactory(department=item.department)
+        proof = f.MaterialRequirementFactory(
+            item=next_item, order=1, name="可行性研究报告批复"
+        )
+        form = f.MaterialRequirementFactory(item=next_item, order=2, name="申请书")
+        api = APIClient()
+        api.force_authenticate(applicant)
+        if spelling == "json":
+            licences = {"licence_materials": json.dumps({str(proof.pk): licence.pk})}
+        else:
+            licences = {f"licence_materials.{proof.pk}": str(licence.pk)}
+
+        response = api.post(
+            "/api/v1/cases/",
+            {
+                "item": next_item.pk,
+                "applicant": json.dumps(f.person_applicant(1)),
+                f"material_{form.pk}": f.pdf("申请书.pdf"),
+                **licences,
+            },
+            format="multipart",
+        )
+
+        assert response.status_code == 201, response.content.decode()
+        case = applicant.cases.get(item=next_item)
+        assert case.materials.get(requirement=proof).licence == licence
+
 
 class TestRevokedLicenceMaterial:
     """Case B used licence L as a material; then L's case revoked it."""
