@@ -880,12 +880,24 @@ def case_add_materials(
     """Add files to a case (applicant or window clerk).
 
     Before review, or while suspended; in review only while a
-    co-department's revision is open, for the revised files.
+    co-department's revision is open, for the revised files, or to replace
+    a material whose e-licence was revoked since it was handed in.
     """
     case = _lock(case)
     _ensure_may_act(case, actor, A.ADD_MATERIAL)
     transitions.ensure_allowed(case, A.ADD_MATERIAL)
-    if case.status == CaseStatus.IN_REVIEW and not selectors.case_open_revisions(case):
+    replaceable = {
+        material.requirement_id
+        for material in selectors.case_revoked_licence_materials(case)
+    }
+    replacing = bool(materials) and all(
+        upload.requirement_id in replaceable for upload in materials
+    )
+    if (
+        case.status == CaseStatus.IN_REVIEW
+        and not replacing
+        and not selectors.case_open_revisions(case)
+    ):
         raise ServiceError(
             gettext(
                 "During the review, files are added only when a department "

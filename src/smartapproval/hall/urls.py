@@ -29,6 +29,11 @@ urlpatterns = [
         name="case_supply_revision",
     ),
     path(
+        "my/cases/<str:number>/replace-licence/",
+        views_apply.case_replace_licence_material,
+        name="case_replace_licence_material",
+    ),
+    path(
         "my/cases/<str:number>/withdraw/",
         views_apply.case_withdraw,
         name="case_withdraw",

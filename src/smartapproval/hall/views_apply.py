@@ -621,6 +621,20 @@ class RevisionSupplyForm(MaterialsForm):
         return cleaned
 
 
+class LicenceReplacementForm(MaterialsForm):
+    """A file for each material whose e-licence was revoked since."""
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for material in selectors.case_revoked_licence_materials(case):
+            requirement = material.requirement
+            self.fields[f"material_{requirement.pk}"] = _material_field(
+                requirement,
+                label=f"{requirement.order}. {requirement.name}",
+                required=True,
+            )
+
+
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason (optional)"),
@@ -648,6 +662,7 @@ def _case_page(
     correction_form: CorrectionSupplyForm | None = None,
     deferred_form: DeferredSupplyForm | None = None,
     revision_form: RevisionSupplyForm | None = None,
+    replacement_form: LicenceReplacementForm | None = None,
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
@@ -660,6 +675,13 @@ def _case_page(
     )
     if revisions and revision_form is None:
         revision_form = RevisionSupplyForm(case=case)
+    revoked = (
+        selectors.case_revoked_licence_materials(case)
+        if transitions.is_allowed(case.status, CaseAction.ADD_MATERIAL)
+        else []
+    )
+    if revoked and replacement_form is None:
+        replacement_form = LicenceReplacementForm(case=case)
     views = commitments.case_commitment_views(case)
     deferral = next(
         (v for v in views if v.commitment.kind == CommitmentKind.DEFERRAL), None
@@ -686,6 +708,8 @@ def _case_page(
             "deferred_form": deferred_form,
             "revisions": revisions,
             "revision_form": revision_form,
+            "revoked_materials": revoked,
+            "replacement_form": replacement_form,
             "can_withdraw": transitions.is_allowed(case.status, CaseAction.WITHDRAW),
             "applicant_notes": APPLICANT_NOTES,
             "conditions": (
@@ -785,6 +809,42 @@ def case_supply_deferred(request: HttpRequest, number: str) -> HttpResponse:
         request,
         case,
         deferred_form=form,
+        error=error or gettext("Please correct the marked fields."),
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_replace_licence_material(request: HttpRequest, number: str) -> HttpResponse:
+    """Replace a material whose e-licence was revoked since it was handed in."""
+    case = _own_case(request, number)
+    if request.method == "GET":
+        return redirect("hall:case_detail", number=case.number)
+    form = LicenceReplacementForm(request.POST, request.FILES, case=case)
+
+    status = 400
+    error = ""
+    if form.is_valid():
+        try:
+            services.case_add_materials(
+                case=case, actor=request.user, materials=form.uploads()
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+            status, error = exc.status, exc.message
+        else:
+            messages.success(
+                request,
+                gettext("The replacement was handed in; the review goes on."),
+            )
+            return redirect("hall:case_detail", number=case.number)
+
+    case.refresh_from_db()
+    return _case_page(
+        request,
+        case,
+        replacement_form=form,
         error=error or gettext("Please correct the marked fields."),
         status=status,
     )

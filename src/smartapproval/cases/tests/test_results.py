@@ -876,6 +876,41 @@ class TestRevokedLicenceMaterial:
         case.refresh_from_db()
         assert case.decision == Decision.APPROVED
 
+    def test_the_applicant_replaces_the_material_on_the_page_during_review(
+        self, licence, applicant, clerk, reviewer, next_item, clock, client
+    ):
+        case = self._used(next_item, licence, applicant, clerk)
+        assert case.status == CaseStatus.IN_REVIEW
+        self._revoke(licence, reviewer, clock)
+        client.force_login(applicant)
+        page_url = reverse("hall:case_detail", args=[case.number])
+        proof = next_item.materials.get(order=1)
+        other = next_item.materials.get(order=2)
+
+        page = client.get(page_url).content.decode()
+        assert "您使用的电子证照已被撤销" in page
+        assert f'name="material_{proof.pk}"' in page
+        assert f'name="material_{other.pk}"' not in page
+        # Only the revoked material may be replaced this way.
+        with pytest.raises(ServiceError) as refused:
+            services.case_add_materials(
+                case=case,
+                actor=applicant,
+                materials=[
+                    MaterialUpload(file=f.pdf("别的.pdf"), requirement_id=other.pk)
+                ],
+            )
+        assert refused.value.code == "no_revision_open"
+
+        handed = client.post(
+            reverse("hall:case_replace_licence_material", args=[case.number]),
+            {f"material_{proof.pk}": f.pdf("新批复.pdf")},
+        )
+
+        assert handed.status_code == 302
+        assert selectors.case_revoked_licence_materials(case) == []
+        assert "您使用的电子证照已被撤销" not in client.get(page_url).content.decode()
+
     def test_acceptance_waits_until_the_material_is_replaced(
         self, licence, applicant, clerk, reviewer, next_item, clock
     ):
