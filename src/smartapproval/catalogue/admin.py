@@ -1,5 +1,6 @@
 """Admin for the catalogue: every save and action goes through the services."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -88,8 +89,54 @@ class ServiceItemAdminForm(forms.ModelForm):
         return cleaned
 
 
+class LinesField(forms.CharField):
+    """A list of short texts, typed one a line (a JSON list is read too)."""
+
+    widget = forms.Textarea(attrs={"rows": 2, "cols": 24})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return "\n".join(str(line) for line in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        if isinstance(value, list):
+            lines = value
+        else:
+            text = (value or "").strip()
+            lines = text.splitlines()
+            if text.startswith("["):
+                try:
+                    lines = json.loads(text)
+                except ValueError:
+                    raise forms.ValidationError(
+                        _("Give one name or item code a line.")
+                    ) from None
+            if not isinstance(lines, list):
+                raise forms.ValidationError(_("Give one name or item code a line."))
+        return [str(line).strip() for line in lines if str(line).strip()]
+
+
+class MaterialRequirementInlineForm(forms.ModelForm):
+    accepts_results = LinesField(
+        label=_("other items' results it accepts"),
+        required=False,
+        help_text=_(
+            "One result name or item code a line, e.g. 项目建议书批复: an "
+            "e-licence issued as one of these may stand in for the material. "
+            "Empty: a licence stands in when the material's name names its "
+            "result."
+        ),
+    )
+
+    class Meta:
+        model = MaterialRequirement
+        fields = _MATERIAL_FIELDS
+
+
 class MaterialRequirementInline(admin.TabularInline):
     model = MaterialRequirement
+    form = MaterialRequirementInlineForm
     fields = _MATERIAL_FIELDS
     extra = 0
     ordering = ["order"]

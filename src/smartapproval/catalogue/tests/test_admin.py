@@ -162,6 +162,36 @@ class TestServiceItemChangeForm:
             ("申请书", []),
         ]
 
+    def test_accepted_results_are_typed_one_a_line(self, admin_client):
+        item = ServiceItemFactory()
+        url = reverse("admin:catalogue_serviceitem_change", args=[item.pk])
+        data = form_data(admin_client.get(url))
+        data.update(
+            {
+                "materials-TOTAL_FORMS": "1",
+                "materials-0-order": "1",
+                "materials-0-name": "选址意见书",
+                "materials-0-required": "on",
+                "materials-0-originals": "0",
+                "materials-0-copies": "1",
+                "materials-0-accepts_results": (
+                    "建设项目用地预审与选址意见书\n 选址意见书 \n"
+                ),
+            }
+        )
+
+        response = admin_client.post(url, data)
+
+        assert response.status_code == 302
+        material = item.materials.get()
+        assert material.accepts_results == [
+            "建设项目用地预审与选址意见书",
+            "选址意见书",
+        ]
+        page = admin_client.get(url).content.decode()
+        assert "建设项目用地预审与选址意见书\n选址意见书" in page
+        assert "每行填写一个结果名称或事项编码" in page
+
     def test_notify_and_commit_is_set_with_the_materials_it_replaces(
         self, admin_client, admin_user
     ):
