@@ -673,6 +673,8 @@ def _case_page(
         if case.status == CaseStatus.IN_REVIEW
         else []
     )
+    for step in revisions:
+        step.received = selectors.revision_files_received(step)
     if revisions and revision_form is None:
         revision_form = RevisionSupplyForm(case=case)
     revoked = (

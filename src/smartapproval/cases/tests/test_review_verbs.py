@@ -132,6 +132,10 @@ def test_revision_then_approval_with_conditions_ends_in_a_licence_with_them(
     assert revision.department == case.department
     assert revision.answers == ["revised"]
     hand_in_revision(case, applicant, clock, "用地规划图.pdf")
+    client.force_login(applicant)
+    page = client.get(reverse("hall:case_detail", args=[case.number]))
+    assert "已提交，等待部门办理：" in page.content.decode()
+    assert "用地规划图.pdf" in page.content.decode()
     services.task_complete(task=revision, actor=reviewer2, outcome="revised")
 
     clock.at(2024, 9, 4, 9)
