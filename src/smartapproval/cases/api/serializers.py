@@ -22,6 +22,8 @@ from smartapproval.cases.models import (
     Decision,
     PauseKind,
     ResultDocument,
+    SignerKind,
+    SignerStatus,
     SignMode,
     Task,
     TaskLog,
@@ -352,10 +354,43 @@ class TaskLogSerializer(serializers.ModelSerializer):
 
 class TaskDetailSerializer(TaskSerializer):
     send_back_targets = serializers.SerializerMethodField()
+    sign_answers = serializers.SerializerMethodField(
+        help_text=(
+            "The answers the reader may sign with, when asked to sign this "
+            "task: approved or rejected for a co-signer, the task's answers "
+            "for a countersigner; empty otherwise."
+        )
+    )
     log = TaskLogSerializer(many=True, read_only=True)
 
     class Meta(TaskSerializer.Meta):
-        fields = [*TaskSerializer.Meta.fields, "send_back_targets", "log"]
+        fields = [
+            *TaskSerializer.Meta.fields,
+            "send_back_targets",
+            "sign_answers",
+            "log",
+        ]
+
+    @extend_schema_field(AnswerSerializer(many=True))
+    def get_sign_answers(self, task: Task) -> list[dict]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        signer = next(
+            (
+                s
+                for s in task.signers.all()
+                if s.user_id == getattr(user, "pk", None)
+                and s.status == SignerStatus.PENDING
+            ),
+            None,
+        )
+        if signer is None:
+            return []
+        if signer.kind == SignerKind.COSIGNER:
+            values = [TaskOutcome.APPROVED, TaskOutcome.REJECTED]
+        else:
+            values = list(services.task_answers_of(task))
+        return [{"value": v, "label": services.answer_label(task, v)} for v in values]
 
     @extend_schema_field(SendBackTargetSerializer(many=True))
     def get_send_back_targets(self, task: Task) -> list[dict]:

@@ -405,7 +405,7 @@ class TaskDetailView(generics.GenericAPIView):
     )
     def get(self, request, pk: int):
         task = selectors.task_get_on_visible_case(user=request.user, pk=pk)
-        return Response(s.TaskDetailSerializer(task).data)
+        return Response(s.TaskDetailSerializer(task, context={"request": request}).data)
 
 
 @extend_schema(tags=["tasks"])
@@ -518,7 +518,7 @@ class TaskVerbView(generics.GenericAPIView):
         call(task, request.user, form.validated_data)
 
         task.refresh_from_db()
-        return Response(s.TaskDetailSerializer(task).data)
+        return Response(s.TaskDetailSerializer(task, context={"request": request}).data)
 
 
 def task_verb_view(verb: str):

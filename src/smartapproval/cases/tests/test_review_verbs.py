@@ -517,6 +517,25 @@ def test_a_co_signer_signs_before_the_handler_answers(dispatched, co):
     assert task.signers.get().status == SignerStatus.SIGNED
 
 
+def test_the_task_api_tells_a_signer_the_answers_to_sign_with(dispatched, co):
+    from rest_framework.test import APIClient
+
+    task = open_task(dispatched, "planning_review")
+    handler, cosigner = co[PLANNING]["reviewers"]
+    services.task_cosigners_add(task=task, actor=handler, user_ids=[cosigner.pk])
+
+    def read(user):
+        api = APIClient()
+        api.force_authenticate(user)
+        return api.get(f"/api/v1/tasks/{task.pk}/").json()
+
+    assert [a["value"] for a in read(cosigner)["sign_answers"]] == [
+        "approved",
+        "rejected",
+    ]
+    assert read(handler)["sign_answers"] == []
+
+
 def test_countersign_all_takes_the_most_severe_answer(dispatched, co, reviewer2):
     case = dispatched
     task = open_task(case, "planning_review")
