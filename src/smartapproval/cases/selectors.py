@@ -457,9 +457,10 @@ def case_missing_materials(case: Case) -> list[dict]:
 def case_revoked_licence_materials(case: Case) -> list[CaseMaterial]:
     """List the case's materials that stand on an e-licence revoked since.
 
-    A file added later for the same requirement (补正, a revision, during a
-    suspension) replaces the copy; until then the case cannot be approved
-    on it.
+    Another file for the same requirement that stands on no revoked
+    licence (handed in beside it, or later: 补正, a revision, a
+    replacement) covers the material; until then the case cannot be
+    approved on it.
     """
     materials = list(
         case.materials.select_related("licence", "requirement").order_by("pk")
@@ -469,10 +470,10 @@ def case_revoked_licence_materials(case: Case) -> list[CaseMaterial]:
         for material in materials
         if material.licence_revoked
         and not any(
-            later.pk > material.pk
-            and later.requirement_id == material.requirement_id
-            and not later.licence_revoked
-            for later in materials
+            other.pk != material.pk
+            and other.requirement_id == material.requirement_id
+            and not other.licence_revoked
+            for other in materials
         )
     ]
 

@@ -901,7 +901,8 @@ def case_add_materials(
         raise ServiceError(
             gettext(
                 "During the review, files are added only when a department "
-                "asks for a revision."
+                "asks for a revision, or to replace a material whose e-licence "
+                "was revoked."
             ),
             field="materials",
             code="no_revision_open",

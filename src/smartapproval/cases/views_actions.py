@@ -311,11 +311,16 @@ class SignForm(TaskForm):
         signer = task.signers.filter(user=user, status=SignerStatus.PENDING).first()
         if signer is not None and signer.kind == SignerKind.COUNTERSIGNER:
             answers = task.answers or routes.SEQUENTIAL_ANSWERS
+            self.fields["outcome"].choices = [
+                (answer, services.answer_label(task, answer)) for answer in answers
+            ]
         else:
-            answers = [TaskOutcome.APPROVED, TaskOutcome.REJECTED]
-        self.fields["outcome"].choices = [
-            (answer, services.answer_label(task, answer)) for answer in answers
-        ]
+            # A co-signer agrees or not; the task's own words (准予许可) are
+            # the handler's.
+            self.fields["outcome"].choices = [
+                (answer, TaskOutcome(answer).label)
+                for answer in (TaskOutcome.APPROVED, TaskOutcome.REJECTED)
+            ]
 
 
 class UrgeForm(TaskForm):

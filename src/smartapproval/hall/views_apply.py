@@ -838,7 +838,7 @@ def case_replace_licence_material(request: HttpRequest, number: str) -> HttpResp
         else:
             messages.success(
                 request,
-                gettext("The replacement was handed in; the review goes on."),
+                gettext("The replacement was handed in."),
             )
             return redirect("hall:case_detail", number=case.number)
 

@@ -387,10 +387,14 @@ class TaskDetailSerializer(TaskSerializer):
         if signer is None:
             return []
         if signer.kind == SignerKind.COSIGNER:
-            values = [TaskOutcome.APPROVED, TaskOutcome.REJECTED]
-        else:
-            values = list(services.task_answers_of(task))
-        return [{"value": v, "label": services.answer_label(task, v)} for v in values]
+            return [
+                {"value": outcome.value, "label": str(outcome.label)}
+                for outcome in (TaskOutcome.APPROVED, TaskOutcome.REJECTED)
+            ]
+        return [
+            {"value": v, "label": services.answer_label(task, v)}
+            for v in services.task_answers_of(task)
+        ]
 
     @extend_schema_field(SendBackTargetSerializer(many=True))
     def get_send_back_targets(self, task: Task) -> list[dict]:

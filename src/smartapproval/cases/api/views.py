@@ -127,6 +127,17 @@ class CaseListCreateView(generics.GenericAPIView):
             "notify_commit": data["notify_commit"],
         }
         if request.user.role == Role.CLERK:
+            if data["licence_materials"]:
+                # The holder chooses their own licences online; at the window
+                # the clerk takes the documents themselves.
+                raise ServiceError(
+                    gettext(
+                        "E-licences stand in for materials in online "
+                        "applications only; at the window, hand in the files."
+                    ),
+                    field="licence_materials",
+                    code="licence_online_only",
+                )
             result = services.case_register(**arguments)
         else:
             result = services.case_submit(

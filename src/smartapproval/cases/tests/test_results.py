@@ -911,6 +911,52 @@ class TestRevokedLicenceMaterial:
         assert selectors.case_revoked_licence_materials(case) == []
         assert "您使用的电子证照已被撤销" not in client.get(page_url).content.decode()
 
+    def test_a_file_handed_in_beside_the_licence_covers_the_material(
+        self, licence, applicant, clerk, reviewer, next_item, clock
+    ):
+        proof = next_item.materials.get(order=1)
+        form = next_item.materials.get(order=2)
+        case = services.case_submit(
+            actor=applicant,
+            item=next_item,
+            applicant=f.person_applicant(1),
+            form_data={},
+            materials=[
+                MaterialUpload(file=f.pdf("批复原件.pdf"), requirement_id=proof.pk),
+                MaterialUpload(file=f.pdf("申请书.pdf"), requirement_id=form.pk),
+            ],
+            licence_materials={proof.pk: licence.pk},
+        ).case
+        self._revoke(licence, reviewer, clock)
+
+        assert selectors.case_revoked_licence_materials(case) == []
+        assert services.case_accept(case=case, actor=clerk).status == (
+            CaseStatus.IN_REVIEW
+        )
+
+    def test_a_window_registration_refuses_licences_instead_of_dropping_them(
+        self, licence, clerk, next_item
+    ):
+        from rest_framework.test import APIClient
+
+        proof = next_item.materials.get(order=1)
+        api = APIClient()
+        api.force_authenticate(clerk)
+
+        response = api.post(
+            "/api/v1/cases/",
+            {
+                "item": next_item.pk,
+                "applicant": f.person_applicant(1),
+                "licence_materials": {str(proof.pk): licence.pk},
+            },
+            format="json",
+        )
+
+        assert response.status_code == 400
+        assert response.json()["code"] == "licence_online_only"
+        assert "仅在网上申请时" in response.json()["message"]
+
     def test_acceptance_waits_until_the_material_is_replaced(
         self, licence, applicant, clerk, reviewer, next_item, clock
     ):

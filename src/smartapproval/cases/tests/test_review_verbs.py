@@ -529,9 +529,9 @@ def test_the_task_api_tells_a_signer_the_answers_to_sign_with(dispatched, co):
         api.force_authenticate(user)
         return api.get(f"/api/v1/tasks/{task.pk}/").json()
 
-    assert [a["value"] for a in read(cosigner)["sign_answers"]] == [
-        "approved",
-        "rejected",
+    assert [(a["value"], a["label"]) for a in read(cosigner)["sign_answers"]] == [
+        ("approved", "同意"),
+        ("rejected", "不同意"),
     ]
     assert read(handler)["sign_answers"] == []
 
