@@ -6,6 +6,7 @@ Chinese next to the field concerned.
 """
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -738,45 +739,66 @@ def case_detail(request: HttpRequest, number: str) -> HttpResponse:
     return _case_page(request, case)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def case_supply_correction(request: HttpRequest, number: str) -> HttpResponse:
-    """Hand in the materials the window asked for (补正)."""
+def _hand_in(
+    request: HttpRequest,
+    number: str,
+    *,
+    form_class: type[MaterialsForm],
+    form_name: str,
+    hand_in: Callable[[Case, Any, MaterialsForm], object],
+    done: str,
+) -> HttpResponse:
+    """Take files the case page's form ``form_name`` sends, through ``hand_in``.
+
+    A GET (a refreshed or bookmarked form address) goes back to the case
+    page, where the form is; a refusal shows the page again with the form
+    as sent and the service's reason.
+    """
     case = _own_case(request, number)
     if request.method == "GET":
-        # A refreshed or bookmarked form address: the form is on the case page.
         return redirect("hall:case_detail", number=case.number)
-    form = CorrectionSupplyForm(request.POST, request.FILES, case=case)
+    form = form_class(request.POST, request.FILES, case=case)
 
     status = 400
     error = ""
     if form.is_valid():
         try:
-            services.case_supply_correction(
-                case=case,
-                actor=request.user,
-                materials=form.uploads(),
-                note=form.cleaned_data["note"],
-            )
+            hand_in(case, request.user, form)
         except ServiceError as exc:
             form.add_error(None, exc.message)
             status, error = exc.status, exc.message
         else:
-            messages.success(
-                request,
-                gettext(
-                    "Your materials were handed in; the window will check them again."
-                ),
-            )
+            messages.success(request, done)
             return redirect("hall:case_detail", number=case.number)
 
     case.refresh_from_db()
     return _case_page(
         request,
         case,
-        correction_form=form,
+        **{form_name: form},
         error=error or gettext("Please correct the marked fields."),
         status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_supply_correction(request: HttpRequest, number: str) -> HttpResponse:
+    """Hand in the materials the window asked for (补正)."""
+    return _hand_in(
+        request,
+        number,
+        form_class=CorrectionSupplyForm,
+        form_name="correction_form",
+        hand_in=lambda case, user, form: services.case_supply_correction(
+            case=case,
+            actor=user,
+            materials=form.uploads(),
+            note=form.cleaned_data["note"],
+        ),
+        done=gettext(
+            "Your materials were handed in; the window will check them again."
+        ),
     )
 
 
@@ -784,35 +806,15 @@ def case_supply_correction(request: HttpRequest, number: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_supply_deferred(request: HttpRequest, number: str) -> HttpResponse:
     """Hand in the materials promised under conditional acceptance (补交)."""
-    case = _own_case(request, number)
-    if request.method == "GET":
-        return redirect("hall:case_detail", number=case.number)
-    form = DeferredSupplyForm(request.POST, request.FILES, case=case)
-
-    status = 400
-    error = ""
-    if form.is_valid():
-        try:
-            services.case_supply_deferred(
-                case=case, actor=request.user, materials=form.uploads()
-            )
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-            status, error = exc.status, exc.message
-        else:
-            messages.success(
-                request,
-                gettext("Thank you: the materials you promised were handed in."),
-            )
-            return redirect("hall:case_detail", number=case.number)
-
-    case.refresh_from_db()
-    return _case_page(
+    return _hand_in(
         request,
-        case,
-        deferred_form=form,
-        error=error or gettext("Please correct the marked fields."),
-        status=status,
+        number,
+        form_class=DeferredSupplyForm,
+        form_name="deferred_form",
+        hand_in=lambda case, user, form: services.case_supply_deferred(
+            case=case, actor=user, materials=form.uploads()
+        ),
+        done=gettext("Thank you: the materials you promised were handed in."),
     )
 
 
@@ -820,35 +822,15 @@ def case_supply_deferred(request: HttpRequest, number: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_replace_licence_material(request: HttpRequest, number: str) -> HttpResponse:
     """Replace a material whose e-licence was revoked since it was handed in."""
-    case = _own_case(request, number)
-    if request.method == "GET":
-        return redirect("hall:case_detail", number=case.number)
-    form = LicenceReplacementForm(request.POST, request.FILES, case=case)
-
-    status = 400
-    error = ""
-    if form.is_valid():
-        try:
-            services.case_add_materials(
-                case=case, actor=request.user, materials=form.uploads()
-            )
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-            status, error = exc.status, exc.message
-        else:
-            messages.success(
-                request,
-                gettext("The replacement was handed in."),
-            )
-            return redirect("hall:case_detail", number=case.number)
-
-    case.refresh_from_db()
-    return _case_page(
+    return _hand_in(
         request,
-        case,
-        replacement_form=form,
-        error=error or gettext("Please correct the marked fields."),
-        status=status,
+        number,
+        form_class=LicenceReplacementForm,
+        form_name="replacement_form",
+        hand_in=lambda case, user, form: services.case_add_materials(
+            case=case, actor=user, materials=form.uploads()
+        ),
+        done=gettext("The replacement was handed in."),
     )
 
 
@@ -856,41 +838,20 @@ def case_replace_licence_material(request: HttpRequest, number: str) -> HttpResp
 @require_http_methods(["GET", "POST"])
 def case_supply_revision(request: HttpRequest, number: str) -> HttpResponse:
     """Hand in the revised files a co-department asked for (修改补正)."""
-    case = _own_case(request, number)
-    if request.method == "GET":
-        return redirect("hall:case_detail", number=case.number)
-    form = RevisionSupplyForm(request.POST, request.FILES, case=case)
-
-    status = 400
-    error = ""
-    if form.is_valid():
-        try:
-            services.case_add_materials(
-                case=case,
-                actor=request.user,
-                materials=form.uploads(),
-                note=form.cleaned_data["note"],
-            )
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-            status, error = exc.status, exc.message
-        else:
-            messages.success(
-                request,
-                gettext(
-                    "Your revised files were handed in; the department will "
-                    "review them again."
-                ),
-            )
-            return redirect("hall:case_detail", number=case.number)
-
-    case.refresh_from_db()
-    return _case_page(
+    return _hand_in(
         request,
-        case,
-        revision_form=form,
-        error=error or gettext("Please correct the marked fields."),
-        status=status,
+        number,
+        form_class=RevisionSupplyForm,
+        form_name="revision_form",
+        hand_in=lambda case, user, form: services.case_add_materials(
+            case=case,
+            actor=user,
+            materials=form.uploads(),
+            note=form.cleaned_data["note"],
+        ),
+        done=gettext(
+            "Your revised files were handed in; the department will review them again."
+        ),
     )
 
 
