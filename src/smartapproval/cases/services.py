@@ -954,6 +954,15 @@ def _limits_of(item: ServiceItem) -> tuple[int, str, int, str]:
     return legal, item.legal_limit_unit, promised, item.promised_limit_unit
 
 
+def _missing_names(case: Case, deferring: frozenset[int]) -> str:
+    """Name the required materials still missing, less those ``deferring``."""
+    return "、".join(
+        entry["name"]
+        for entry in selectors.case_missing_materials(case)
+        if entry["requirement_id"] not in deferring
+    )
+
+
 @transaction.atomic
 def case_accept(*, case: Case, actor: User) -> Case:
     """Accept the case: start its clock and its review route.
@@ -985,11 +994,7 @@ def _accept(
     in the materials (``deferring``) that may follow.
     """
     legal, legal_unit, promised, promised_unit = _limits_of(case.item)
-    missing = [
-        entry
-        for entry in selectors.case_missing_materials(case)
-        if entry["requirement_id"] not in deferring
-    ]
+    missing = _missing_names(case, deferring)
     if missing:
         # Accepting starts the clock: what is missing is asked for first,
         # all at once (补正).
@@ -998,7 +1003,7 @@ def _accept(
                 "These required materials are missing: %(names)s. Ask the "
                 "applicant to supply them before accepting."
             )
-            % {"names": "、".join(entry["name"] for entry in missing)},
+            % {"names": missing},
             field="materials",
             code="materials_missing",
             status=409,
@@ -2704,11 +2709,7 @@ def case_accept_conditionally(
         )
     requirements = _deferred_requirements(case, deferred)
     deferring = frozenset(req.pk for req in requirements)
-    missing = [
-        entry
-        for entry in selectors.case_missing_materials(case)
-        if entry["requirement_id"] not in deferring
-    ]
+    missing = _missing_names(case, deferring)
     if missing:
         raise ServiceError(
             gettext(
@@ -2716,7 +2717,7 @@ def case_accept_conditionally(
                 "%(names)s. Defer them too if the item allows it, or ask the "
                 "applicant for a correction."
             )
-            % {"names": "、".join(entry["name"] for entry in missing)},
+            % {"names": missing},
             field="deferred",
             code="required_materials_missing",
             status=409,
