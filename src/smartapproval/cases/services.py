@@ -2288,6 +2288,20 @@ def task_countersign(
     return task
 
 
+def sign_answers(task: Task, kind: str) -> list[tuple[str, str]]:
+    """The answers a signer of ``kind`` signs ``task`` with, and their words.
+
+    A co-signer agrees or not (同意/不同意: the task's own words, such as
+    准予许可, are the handler's); a countersigner answers as the handler.
+    """
+    if kind == SignerKind.COSIGNER:
+        return [
+            (outcome.value, str(outcome.label))
+            for outcome in (TaskOutcome.APPROVED, TaskOutcome.REJECTED)
+        ]
+    return [(answer, answer_label(task, answer)) for answer in _answers_of(task)]
+
+
 @transaction.atomic
 def task_sign(
     *, task: Task, actor: User, outcome: str, opinion: str = ""

@@ -35,7 +35,6 @@ from smartapproval.cases.models import (
     Task,
     TaskActionKind,
     TaskKind,
-    TaskOutcome,
     TaskStatus,
     VerificationOutcome,
 )
@@ -309,18 +308,8 @@ class SignForm(TaskForm):
     def __init__(self, *args: Any, task: Task, user: User, **kwargs: Any) -> None:
         super().__init__(*args, task=task, user=user, **kwargs)
         signer = task.signers.filter(user=user, status=SignerStatus.PENDING).first()
-        if signer is not None and signer.kind == SignerKind.COUNTERSIGNER:
-            answers = task.answers or routes.SEQUENTIAL_ANSWERS
-            self.fields["outcome"].choices = [
-                (answer, services.answer_label(task, answer)) for answer in answers
-            ]
-        else:
-            # A co-signer agrees or not; the task's own words (准予许可) are
-            # the handler's.
-            self.fields["outcome"].choices = [
-                (answer, TaskOutcome(answer).label)
-                for answer in (TaskOutcome.APPROVED, TaskOutcome.REJECTED)
-            ]
+        kind = signer.kind if signer is not None else SignerKind.COSIGNER
+        self.fields["outcome"].choices = services.sign_answers(task, kind)
 
 
 class UrgeForm(TaskForm):

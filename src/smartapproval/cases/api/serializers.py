@@ -22,7 +22,6 @@ from smartapproval.cases.models import (
     Decision,
     PauseKind,
     ResultDocument,
-    SignerKind,
     SignerStatus,
     SignMode,
     Task,
@@ -386,14 +385,9 @@ class TaskDetailSerializer(TaskSerializer):
         )
         if signer is None:
             return []
-        if signer.kind == SignerKind.COSIGNER:
-            return [
-                {"value": outcome.value, "label": str(outcome.label)}
-                for outcome in (TaskOutcome.APPROVED, TaskOutcome.REJECTED)
-            ]
         return [
-            {"value": v, "label": services.answer_label(task, v)}
-            for v in services.task_answers_of(task)
+            {"value": value, "label": label}
+            for value, label in services.sign_answers(task, signer.kind)
         ]
 
     @extend_schema_field(SendBackTargetSerializer(many=True))
