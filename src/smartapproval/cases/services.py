@@ -873,6 +873,17 @@ def case_register(
     )
 
 
+def _replaces_revoked_licences(case: Case, materials: list[MaterialUpload]) -> bool:
+    """Whether every file replaces a material whose e-licence was revoked."""
+    replaceable = {
+        material.requirement_id
+        for material in selectors.case_revoked_licence_materials(case)
+    }
+    return bool(materials) and all(
+        upload.requirement_id in replaceable for upload in materials
+    )
+
+
 @transaction.atomic
 def case_add_materials(
     *, case: Case, actor: User, materials: list[MaterialUpload], note: str = ""
@@ -886,16 +897,9 @@ def case_add_materials(
     case = _lock(case)
     _ensure_may_act(case, actor, A.ADD_MATERIAL)
     transitions.ensure_allowed(case, A.ADD_MATERIAL)
-    replaceable = {
-        material.requirement_id
-        for material in selectors.case_revoked_licence_materials(case)
-    }
-    replacing = bool(materials) and all(
-        upload.requirement_id in replaceable for upload in materials
-    )
     if (
         case.status == CaseStatus.IN_REVIEW
-        and not replacing
+        and not _replaces_revoked_licences(case, materials)
         and not selectors.case_open_revisions(case)
     ):
         raise ServiceError(
