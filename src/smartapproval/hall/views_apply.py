@@ -627,7 +627,8 @@ class LicenceReplacementForm(MaterialsForm):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for material in selectors.case_revoked_licence_materials(case):
+        self.revoked = selectors.case_revoked_licence_materials(case)
+        for material in self.revoked:
             requirement = material.requirement
             self.fields[f"material_{requirement.pk}"] = _material_field(
                 requirement,
@@ -678,13 +679,11 @@ def _case_page(
         step.received = selectors.revision_files_received(step)
     if revisions and revision_form is None:
         revision_form = RevisionSupplyForm(case=case)
-    revoked = (
-        selectors.case_revoked_licence_materials(case)
-        if transitions.is_allowed(case.status, CaseAction.ADD_MATERIAL)
-        else []
-    )
-    if revoked and replacement_form is None:
-        replacement_form = LicenceReplacementForm(case=case)
+    if replacement_form is None and transitions.is_allowed(
+        case.status, CaseAction.ADD_MATERIAL
+    ):
+        offered = LicenceReplacementForm(case=case)
+        replacement_form = offered if offered.revoked else None
     views = commitments.case_commitment_views(case)
     deferral = next(
         (v for v in views if v.commitment.kind == CommitmentKind.DEFERRAL), None
@@ -711,7 +710,6 @@ def _case_page(
             "deferred_form": deferred_form,
             "revisions": revisions,
             "revision_form": revision_form,
-            "revoked_materials": revoked,
             "replacement_form": replacement_form,
             "can_withdraw": transitions.is_allowed(case.status, CaseAction.WITHDRAW),
             "applicant_notes": APPLICANT_NOTES,
